@@ -1,0 +1,1 @@
+"""Confirmation emails: rendering, delivery over SMTP and the local outbox."""

@@ -7,13 +7,15 @@ import asyncio
 import logging
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from pathlib import Path
+from typing import Any
 
 from orderbot import __version__
 from orderbot.config import Settings, load_settings, resolve_config_dir
 from orderbot.fsm.diagram import FORMATS, render
 from orderbot.fsm.machine import OrderMachine
+from orderbot.fsm.states import OrderState
 from orderbot.logs import RedactSecrets
 
 log = logging.getLogger(__name__)
@@ -54,7 +56,8 @@ def build_parser() -> argparse.ArgumentParser:
         "check",
         parents=[common],
         help="validate the configuration and show it with secrets masked",
-        description="Validate .env, config.json and email_template.json; exit 0 if usable, 1 if not.",
+        description="Validate .env, config.json and email_template.json; "
+        "exit 0 if usable, 1 if not.",
     )
     diagram = commands.add_parser(
         "diagram",
@@ -121,7 +124,7 @@ def _diagram_machine() -> OrderMachine:
     async def never_sends(order: object) -> None:
         raise AssertionError("the diagram machine never sends email")
 
-    def never_spawns(coro: object) -> asyncio.Task[object]:
+    def never_spawns(coro: Coroutine[Any, Any, OrderState]) -> asyncio.Task[OrderState]:
         raise AssertionError("the diagram machine never starts tasks")
 
     return OrderMachine(deliver=never_sends, spawn=never_spawns)

@@ -266,7 +266,7 @@ _CONFIG_SPECS: dict[str, _Spec] = {
         _integer(1, 1000),
     ),
     "public_summary_hidden_fields": _Spec(
-        "a list of form keys, such as [\"shipping_address\", \"email\", \"notes\"]",
+        'a list of form keys, such as ["shipping_address", "email", "notes"]',
         _hidden_fields,
     ),
     "summary_channel_id": _Spec("null or a Discord channel id", _optional(_snowflake)),
@@ -310,7 +310,9 @@ def _read_json(path: Path, problems: list[ConfigProblem]) -> dict[str, Any] | No
     except FileNotFoundError:
         return {}
     except OSError as exc:
-        problems.append(ConfigProblem(str(path), "(file)", exc.strerror or "unreadable", "a readable file"))
+        problems.append(
+            ConfigProblem(str(path), "(file)", exc.strerror or "unreadable", "a readable file")
+        )
         return None
     try:
         data = json.loads(raw)
@@ -365,7 +367,9 @@ def _load_template(path: Path, problems: list[ConfigProblem]) -> EmailTemplate |
             value = "\n".join(value)
         if not isinstance(value, str) or not value.strip():
             problems.append(
-                ConfigProblem(str(path), key, _describe(value), "a non-empty string or list of lines")
+                ConfigProblem(
+                    str(path), key, _describe(value), "a non-empty string or list of lines"
+                )
             )
             continue
         parts[key] = value
@@ -392,9 +396,9 @@ def _check_api_base_url(value: str, problems: list[ConfigProblem]) -> str:
     return url
 
 
-def _read_secrets(env: Mapping[str, str], problems: list[ConfigProblem]) -> tuple[
-    str | None, Secret | None
-]:
+def _read_secrets(
+    env: Mapping[str, str], problems: list[ConfigProblem]
+) -> tuple[str | None, Secret | None]:
     sender = env.get("SENDER_EMAIL", "").strip() or None
     password = env.get("SENDER_PASSWORD", "") or None
     if sender is not None and parse_email_address(sender) is None:
@@ -480,7 +484,9 @@ def _check_combinations(
     ca_file = options.get("smtp_ca_file")
     if ca_file is not None and not ca_file.is_file():
         problems.append(
-            ConfigProblem(str(path), "smtp_ca_file", _describe(str(ca_file)), "an existing PEM file")
+            ConfigProblem(
+                str(path), "smtp_ca_file", _describe(str(ca_file)), "an existing PEM file"
+            )
         )
 
 

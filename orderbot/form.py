@@ -126,7 +126,9 @@ FORM: tuple[StepSpec, ...] = (
                 "https://example.com/image.jpg",
                 Check.URL,
             ),
-            _short("product_name", "Product Name", 100, "Product Name", sample="Classic Leather Boots"),
+            _short(
+                "product_name", "Product Name", 100, "Product Name", sample="Classic Leather Boots"
+            ),
         ),
         (DateRange("estimated_arrival_start_date", "estimated_arrival_end_date"),),
     ),
@@ -183,7 +185,9 @@ def check_form(form: tuple[StepSpec, ...]) -> None:
         if not 1 <= len(step.fields) <= MAX_INPUTS_PER_MODAL:
             problems.append(f"{where} has {len(step.fields)} inputs (1 to {MAX_INPUTS_PER_MODAL})")
         if not 1 <= len(step.title) <= MAX_TITLE_LENGTH:
-            problems.append(f"{where} title is {len(step.title)} characters (max {MAX_TITLE_LENGTH})")
+            problems.append(
+                f"{where} title is {len(step.title)} characters (max {MAX_TITLE_LENGTH})"
+            )
         for spec in step.fields:
             problems.extend(_field_problems(where, spec, seen))
         for rule in step.date_ranges:

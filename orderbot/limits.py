@@ -16,7 +16,9 @@ Timer = Callable[[], float]
 class Cooldown:
     """Allow one use per key every `seconds`; zero seconds turns it off."""
 
-    def __init__(self, seconds: float, *, maxsize: int = 100_000, timer: Timer = time.monotonic) -> None:
+    def __init__(
+        self, seconds: float, *, maxsize: int = 100_000, timer: Timer = time.monotonic
+    ) -> None:
         self.seconds = seconds
         self._timer = timer
         self._last: TTLCache[Hashable, float] | None = (
@@ -39,7 +41,9 @@ class Cooldown:
 class DailyCap:
     """Count uses per key over the last 24 hours and refuse past a limit."""
 
-    def __init__(self, limit: int, *, maxsize: int = 100_000, timer: Timer = time.monotonic) -> None:
+    def __init__(
+        self, limit: int, *, maxsize: int = 100_000, timer: Timer = time.monotonic
+    ) -> None:
         self.limit = limit
         self._timer = timer
         # Each key's deque holds at most `limit` timestamps, and a key untouched for a

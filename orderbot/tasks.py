@@ -44,12 +44,16 @@ class BackgroundTasks:
                 exc_info=(type(error), error, error.__traceback__),
             )
 
-    async def drain(self, timeout: float) -> int:
-        """Wait up to `timeout` seconds for running tasks; return how many were left."""
-        if not self._tasks:
-            return 0
-        _, pending = await asyncio.wait(set(self._tasks), timeout=timeout)
-        return len(pending)
+    async def drain(self, seconds: float) -> int:
+        """Wait up to `seconds` for tasks, and the tasks they start; return how many are left."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + seconds
+        while self._tasks:
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                break
+            await asyncio.wait(set(self._tasks), timeout=remaining)
+        return len(self._tasks)
 
     async def cancel_all(self) -> None:
         """Cancel every remaining task and wait until they have all stopped."""

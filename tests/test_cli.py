@@ -50,8 +50,11 @@ def _edit_config(workdir: Path, **changes: object) -> None:
 
 
 def test_check_good_configuration_exits_0_with_masked_summary(workdir: Path) -> None:
-    env = {"DISCORD_BOT_TOKEN": TEST_TOKEN, "SENDER_EMAIL": "s@example.com",
-           "SENDER_PASSWORD": "app-password-1234"}
+    env = {
+        "DISCORD_BOT_TOKEN": TEST_TOKEN,
+        "SENDER_EMAIL": "s@example.com",
+        "SENDER_PASSWORD": "app-password-1234",
+    }
 
     result = run_cli("check", cwd=workdir, env=env)
 
@@ -143,7 +146,7 @@ def test_diagram_dot_to_file(workdir: Path) -> None:
 
     assert result.returncode == 0, result.stderr
     assert target.read_text().startswith("digraph order {")
-    assert "review -> emailing [label=\"submit\"];" in target.read_text()
+    assert 'review -> emailing [label="submit"];' in target.read_text()
 
 
 def test_docs_fsm_matches_the_machine(workdir: Path) -> None:
@@ -152,10 +155,14 @@ def test_docs_fsm_matches_the_machine(workdir: Path) -> None:
 
     block = page.split("```mermaid\n", 1)[1].split("```", 1)[0]
 
-    assert block == result.stdout, "docs/fsm.md is stale: regenerate it with `python -m orderbot diagram`"
+    assert block == result.stdout, (
+        "docs/fsm.md is stale: regenerate it with `python -m orderbot diagram`"
+    )
 
 
-@pytest.mark.parametrize("command", [[], ["run"], ["check"], ["diagram"], ["preview-email"], ["send-test-email"]])
+@pytest.mark.parametrize(
+    "command", [[], ["run"], ["check"], ["diagram"], ["preview-email"], ["send-test-email"]]
+)
 def test_help_for_every_command(workdir: Path, command: list[str]) -> None:
     result = run_cli(*command, "--help", cwd=workdir)
 

@@ -186,7 +186,9 @@ def test_load_settings_reports_every_problem_at_once(config_dir: Path, tmp_path:
     assert sorted(p.key for p in problems) == ["colour", "smtp_port", "smtp_security"]
 
 
-def test_load_settings_channel_id_accepts_string_snowflake(config_dir: Path, tmp_path: Path) -> None:
+def test_load_settings_channel_id_accepts_string_snowflake(
+    config_dir: Path, tmp_path: Path
+) -> None:
     _write_config(config_dir, staff_channel_id="1234567890123456789")
 
     assert _load(config_dir, tmp_path).staff_channel_id == 1234567890123456789
@@ -209,7 +211,9 @@ def test_load_settings_missing_ca_file_is_an_error(config_dir: Path, tmp_path: P
     assert problem.key == "smtp_ca_file"
 
 
-def test_load_settings_bad_sender_email_never_shows_password(config_dir: Path, tmp_path: Path) -> None:
+def test_load_settings_bad_sender_email_never_shows_password(
+    config_dir: Path, tmp_path: Path
+) -> None:
     env = {
         "DISCORD_BOT_TOKEN": TEST_TOKEN,
         "SENDER_EMAIL": "shop at example",
@@ -230,8 +234,13 @@ def test_load_settings_bad_api_base_url(config_dir: Path, tmp_path: Path) -> Non
     assert caught.value.problems[0].key == "DISCORD_API_BASE_URL"
 
 
-def test_load_settings_api_base_url_trailing_slash_removed(config_dir: Path, tmp_path: Path) -> None:
-    env = {"DISCORD_BOT_TOKEN": TEST_TOKEN, "DISCORD_API_BASE_URL": "http://127.0.0.1:8080/api/v10/"}
+def test_load_settings_api_base_url_trailing_slash_removed(
+    config_dir: Path, tmp_path: Path
+) -> None:
+    env = {
+        "DISCORD_BOT_TOKEN": TEST_TOKEN,
+        "DISCORD_API_BASE_URL": "http://127.0.0.1:8080/api/v10/",
+    }
 
     assert _load(config_dir, tmp_path, environ=env).api_base_url == "http://127.0.0.1:8080/api/v10"
 
@@ -250,7 +259,9 @@ def test_load_settings_template_unknown_placeholder(config_dir: Path, tmp_path: 
 
 def test_load_settings_template_body_as_list_of_lines(config_dir: Path, tmp_path: Path) -> None:
     (config_dir / "email_template.json").write_text(
-        json.dumps({"subject": "Order {{reference}}", "html_body": ["<p>", "{{product_name}}", "</p>"]})
+        json.dumps(
+            {"subject": "Order {{reference}}", "html_body": ["<p>", "{{product_name}}", "</p>"]}
+        )
     )
 
     assert _load(config_dir, tmp_path).template.html_body == "<p>\n{{product_name}}\n</p>"
@@ -258,7 +269,11 @@ def test_load_settings_template_body_as_list_of_lines(config_dir: Path, tmp_path
 
 @pytest.mark.parametrize(
     "template",
-    [{"subject": "x"}, {"subject": "x", "html_body": "y", "footer": "z"}, {"subject": 3, "html_body": "y"}],
+    [
+        {"subject": "x"},
+        {"subject": "x", "html_body": "y", "footer": "z"},
+        {"subject": 3, "html_body": "y"},
+    ],
 )
 def test_load_settings_template_shape_errors(
     config_dir: Path, tmp_path: Path, template: dict[str, Any]

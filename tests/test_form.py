@@ -58,7 +58,13 @@ def test_form_matches_spec_table() -> None:
         "product_image_url",
         "product_name",
     )
-    assert FORM[1].keys == ("style_id", "product_size", "product_condition", "purchase_price", "color")
+    assert FORM[1].keys == (
+        "style_id",
+        "product_size",
+        "product_condition",
+        "purchase_price",
+        "color",
+    )
     assert FORM[2].keys == ("shipping_address", "notes")
     assert FIELDS["product_image_url"].max_length == 500
     assert FIELDS["notes"].required is False
@@ -143,7 +149,9 @@ def test_is_http_url_refuses_other_values(value: str) -> None:
     assert not is_http_url(value)
 
 
-@pytest.mark.parametrize("value", ["$150.00", "150", "150.5", "$1,299.99", "€99", "99.99 USD", "USD 20"])
+@pytest.mark.parametrize(
+    "value", ["$150.00", "150", "150.5", "$1,299.99", "€99", "99.99 USD", "USD 20"]
+)
 def test_is_money_accepts_amounts(value: str) -> None:
     assert is_money(value)
 
@@ -155,7 +163,10 @@ def test_is_money_refuses_other_values(value: str) -> None:
 
 @pytest.mark.parametrize(
     ("value", "normalised"),
-    [("customer@example.com", "customer@example.com"), ("Jane.Doe+x@EXAMPLE.COM", "Jane.Doe+x@example.com")],
+    [
+        ("customer@example.com", "customer@example.com"),
+        ("Jane.Doe+x@EXAMPLE.COM", "Jane.Doe+x@example.com"),
+    ],
 )
 def test_parse_email_address_accepts_one_address(value: str, normalised: str) -> None:
     assert parse_email_address(value) == normalised
@@ -219,8 +230,13 @@ def test_validate_step_same_day_range_is_fine() -> None:
 
 
 def test_validate_step_price_problem_shows_example() -> None:
-    raw = {"style_id": "STY-1", "product_size": "10", "product_condition": "New",
-           "purchase_price": "a lot", "color": "Black"}
+    raw = {
+        "style_id": "STY-1",
+        "product_size": "10",
+        "product_condition": "New",
+        "purchase_price": "a lot",
+        "color": "Black",
+    }
 
     _, [problem] = validate_step(step_spec(2), raw)
 

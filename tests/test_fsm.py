@@ -84,9 +84,7 @@ def harness(tasks: BackgroundTasks) -> Harness:
 
 ALLOWED = allowed_triggers()
 REACHABLE = [S.IDLE, S.STEP1, S.STEP2, S.STEP3, S.REVIEW, S.EMAILING, S.DONE, S.FAILED]
-EXPECTED_DEST = {
-    (m.trigger, source): m.dest for m in TRANSITIONS for source in m.sources
-}
+EXPECTED_DEST = {(m.trigger, source): m.dest for m in TRANSITIONS for source in m.sources}
 
 
 @pytest.mark.parametrize(

@@ -24,7 +24,10 @@ class Parts:
         self.gate.set()
         self.fail = False
         self.closed: list[Order] = []
-        self.machine = OrderMachine(deliver=self._deliver, spawn=tasks.spawn, on_closed=self._closed)
+        self.closed_event = asyncio.Event()
+        self.machine = OrderMachine(
+            deliver=self._deliver, spawn=tasks.spawn, on_closed=self._closed
+        )
         self.store = SessionStore(
             machine=self.machine,
             spawn=tasks.spawn,
@@ -40,6 +43,7 @@ class Parts:
 
     def _closed(self, order: Order) -> None:
         self.closed.append(order)
+        self.closed_event.set()
         self.store.close(order)
 
     def open(self, user_id: int, server_id: int = 1) -> Order:
@@ -49,8 +53,7 @@ class Parts:
 
     async def settle(self) -> None:
         """Let scheduled expiry transitions run to completion."""
-        while len(self.tasks):
-            await asyncio.sleep(0)
+        assert await self.tasks.drain(2) == 0
 
 
 @pytest.fixture
@@ -156,17 +159,22 @@ async def test_run_reaper_expires_orders_periodically(parts: Parts) -> None:
     reaper = asyncio.create_task(parts.store.run_reaper(0.001))
     try:
         async with asyncio.timeout(2):
-            while order.state is not OrderState.TIMEOUT:
-                await asyncio.sleep(0.001)
+            await parts.closed_event.wait()
     finally:
         reaper.cancel()
 
+    assert order.state is OrderState.TIMEOUT
     assert parts.closed == [order]
 
 
 async def test_expiry_during_send_waits_for_outcome(parts: Parts) -> None:
     order = parts.open(1)
-    for trigger in (Trigger.START, Trigger.SUBMIT_STEP1, Trigger.SUBMIT_STEP2, Trigger.SUBMIT_STEP3):
+    for trigger in (
+        Trigger.START,
+        Trigger.SUBMIT_STEP1,
+        Trigger.SUBMIT_STEP2,
+        Trigger.SUBMIT_STEP3,
+    ):
         await parts.machine.fire(order, trigger)
     parts.gate.clear()
     await parts.machine.fire(order, Trigger.SUBMIT)
@@ -182,7 +190,9 @@ async def test_expiry_during_send_waits_for_outcome(parts: Parts) -> None:
     assert order.state is OrderState.DONE
 
 
-async def test_full_store_refuses_instead_of_evicting(tasks: BackgroundTasks, clock: FakeClock) -> None:
+async def test_full_store_refuses_instead_of_evicting(
+    tasks: BackgroundTasks, clock: FakeClock
+) -> None:
     parts = Parts(tasks, clock, maxsize=3)
     live = [parts.open(uid) for uid in range(3)]
 
@@ -193,7 +203,9 @@ async def test_full_store_refuses_instead_of_evicting(tasks: BackgroundTasks, cl
     assert len(parts.machine) == 3
 
 
-async def test_full_store_accepts_once_an_order_expires(tasks: BackgroundTasks, clock: FakeClock) -> None:
+async def test_full_store_accepts_once_an_order_expires(
+    tasks: BackgroundTasks, clock: FakeClock
+) -> None:
     parts = Parts(tasks, clock, maxsize=2)
     parts.open(1)
     parts.open(2)
@@ -217,7 +229,12 @@ async def test_cancelled_order_frees_the_customer_slot(parts: Parts) -> None:
 
 async def test_failed_order_stays_until_it_expires(parts: Parts) -> None:
     order = parts.open(1)
-    for trigger in (Trigger.START, Trigger.SUBMIT_STEP1, Trigger.SUBMIT_STEP2, Trigger.SUBMIT_STEP3):
+    for trigger in (
+        Trigger.START,
+        Trigger.SUBMIT_STEP1,
+        Trigger.SUBMIT_STEP2,
+        Trigger.SUBMIT_STEP3,
+    ):
         await parts.machine.fire(order, trigger)
     parts.fail = True
     await parts.machine.fire(order, Trigger.SUBMIT)

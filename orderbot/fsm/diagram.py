@@ -38,7 +38,7 @@ def _mermaid(edges: list[tuple[OrderState, OrderState, str]]) -> str:
 
 
 def _dot(edges: list[tuple[OrderState, OrderState, str]]) -> str:
-    lines = ["digraph order {", "    rankdir=LR;", '    node [shape=box, style=rounded];']
+    lines = ["digraph order {", "    rankdir=LR;", "    node [shape=box, style=rounded];"]
     for state in OrderState:
         shape = ", peripheries=2" if state in FINAL_STATES else ""
         lines.append(f'    {state.value} [label="{state.value}"{shape}];')

@@ -5,11 +5,20 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterator, Mapping
+from collections.abc import (
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Coroutine,
+    Iterable,
+    Iterator,
+    Mapping,
+)
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, cast
 
-from transitions.extensions.asyncio import AsyncEventData, AsyncMachine
+from transitions.core import Callback
+from transitions.extensions.asyncio import AsyncCallbackFunc, AsyncEventData, AsyncMachine
 
 from orderbot.errors import OrderBotError
 from orderbot.fsm.order import Order
@@ -68,7 +77,7 @@ class _Registry:
         return list(self._models.values())[index]
 
 
-class _SharedMachine(AsyncMachine):  # type: ignore[misc]
+class _SharedMachine(AsyncMachine):
     """An AsyncMachine tuned for many small models.
 
     transitions binds a partial per trigger, per `may_` check and per `is_` state
@@ -79,23 +88,30 @@ class _SharedMachine(AsyncMachine):  # type: ignore[misc]
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.models = _Registry()
+        # Duck-typed: it offers exactly the list operations transitions performs.
+        self.models = _Registry()  # type: ignore[assignment]
 
     def add_model(self, model: Any, initial: Any = None) -> None:
         if model not in self.models:
-            self.set_state(self.initial if initial is None else initial, model=model)
+            self.set_state(initial or OrderState.IDLE, model=model)
             self.models.append(model)
 
     def remove_model(self, model: Any) -> None:
         self.models.remove(model)
 
-    async def callbacks(self, funcs: Any, event_data: AsyncEventData) -> None:
+    # The stubs of transitions mark the same override as deliberate: AsyncMachine turns
+    # the synchronous hook runner of Machine into a coroutine.
+    async def callbacks(  # type: ignore[override]
+        self,
+        funcs: Iterable[Callback],
+        event_data: AsyncEventData,
+    ) -> None:
         # Most hook lists are empty; gathering nothing still costs a future per step.
         if funcs:
             await super().callbacks(funcs, event_data)
 
     @staticmethod
-    async def await_all(callables: list[Callable[[], Awaitable[Any]]]) -> list[Any]:
+    async def await_all(callables: list[AsyncCallbackFunc]) -> list[bool | None]:
         if not callables:
             return []
         return list(await asyncio.gather(*[func() for func in callables]))
@@ -202,6 +218,10 @@ class OrderMachine:
     def __len__(self) -> int:
         return len(self._machine.models)
 
+    def orders(self) -> list[Order]:
+        """Return every order attached to the machine."""
+        return list(self._machine.models)
+
     def may(self, order: Order, trigger: Trigger) -> bool:
         """Tell whether the table allows this trigger from the order's current state."""
         return trigger in self._allowed[order.state]
@@ -238,7 +258,7 @@ class OrderMachine:
         log.debug("Order %s moved to %s on %s", order.reference, order.state.value, trigger.value)
 
     def _begin_delivery(self, event: AsyncEventData) -> None:
-        order: Order = event.model
+        order = cast(Order, event.model)
         order.attempts += 1
         order.failure = None
         if order.submitted_at is None:
@@ -258,7 +278,7 @@ class OrderMachine:
         return order.state
 
     def _close(self, event: AsyncEventData) -> None:
-        order: Order = event.model
+        order = cast(Order, event.model)
         self._discard(order)
         self._on_closed(order)
 

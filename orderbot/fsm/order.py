@@ -32,6 +32,7 @@ class Order:
         "channel_id",
         "customer",
         "delivery",
+        "drafts",
         "email",
         "failure",
         "last_active",
@@ -62,6 +63,8 @@ class Order:
         self.channel_id = channel_id
         self.reference = reference or new_reference()
         self.answers: dict[str, str] = {}
+        # What the customer typed in a step that was refused, to refill its form.
+        self.drafts: dict[int, dict[str, str]] = {}
         self.state = OrderState.IDLE
         self.failure: str | None = None
         self.delivery: asyncio.Task[OrderState] | None = None

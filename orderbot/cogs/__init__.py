@@ -1,0 +1,1 @@
+"""Extensions holding the slash commands."""

@@ -1,0 +1,363 @@
+"""The order flow on Discord: commands, forms and buttons, routed by custom_id to the service."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, Protocol
+
+import nextcord
+from nextcord import ButtonStyle, Interaction
+
+from orderbot import messages
+from orderbot.form import STEP_COUNT, step_spec
+from orderbot.fsm.machine import TransitionNotAllowed
+from orderbot.fsm.order import Order
+from orderbot.fsm.states import STEP_OF_STATE, OrderState
+from orderbot.orders import OrderService
+from orderbot.sessions import SessionExists
+from orderbot.tasks import BackgroundTasks
+from orderbot.views import text
+from orderbot.views.components import ButtonSpec, buttons, email_modal, step_modal, submitted_values
+from orderbot.views.ids import Action, Route, decode, encode
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[Interaction[Any], Order, Route], Awaitable[None]]
+
+
+class Channels(Protocol):
+    """Where the flow posts summaries: the bot, seen only through this one method."""
+
+    def get_partial_messageable(self, id: int) -> nextcord.PartialMessageable: ...
+
+
+def _ids(interaction: Interaction[Any]) -> tuple[int, int]:
+    assert interaction.guild_id is not None and interaction.user is not None
+    return interaction.guild_id, interaction.user.id
+
+
+def _where(order: Order) -> str:
+    return messages.state_phrase(order.state.value)
+
+
+class OrderFlow:
+    """Answer every order interaction: `/order_form`, `/order_status`, forms and buttons.
+
+    Args:
+        service: the order desk's rules and live orders.
+        tasks: tracks the follow-ups sent when an email's outcome is known.
+        channels: posts the public summary and the staff copy.
+    """
+
+    def __init__(
+        self, *, service: OrderService, tasks: BackgroundTasks, channels: Channels
+    ) -> None:
+        self.service = service
+        self._tasks = tasks
+        self._channels = channels
+        self._handlers: dict[Action, Handler] = {
+            Action.STEP_MODAL: self._step_submitted,
+            Action.EMAIL_MODAL: self._email_submitted,
+            Action.CONTINUE: self._open_step,
+            Action.FIX: self._open_step,
+            Action.EDIT: self._open_step,
+            Action.RESUME: self._resume,
+            Action.RESTART: self._restart,
+            Action.SUBMIT: self._submit,
+            Action.CANCEL: self._cancel,
+            Action.RETRY: self._retry,
+            Action.CHANGE_EMAIL: self._change_email,
+        }
+
+    async def order_form(self, interaction: Interaction[Any], email: str) -> None:
+        """Start an order, or offer to resume the one already open."""
+        server_id, user_id = _ids(interaction)
+        guild = interaction.guild
+        try:
+            order = self.service.start(
+                server_id=server_id,
+                user_id=user_id,
+                email=email,
+                customer=str(interaction.user),
+                server_name=guild.name if guild else str(server_id),
+                channel_id=interaction.channel_id,
+            )
+        except SessionExists as exists:
+            await self._offer_resume(interaction, exists.order)
+            return
+        await self._send_step(interaction, order, 1)
+
+    async def order_status(self, interaction: Interaction[Any]) -> None:
+        """Describe the caller's live order and what comes next."""
+        key = _ids(interaction)
+        order = self.service.find(key)
+        if order is None:
+            last = self.service.last_closed(key)
+            content = messages.no_order(
+                last.reference if last else None,
+                last.state.value if last else None,
+            )
+            await _reply(interaction, content)
+            return
+        step = STEP_OF_STATE.get(order.state)
+        done = [
+            key in order.answers for key in (step_spec(n).keys[0] for n in range(1, STEP_COUNT + 1))
+        ]
+        content = messages.status(
+            order.reference,
+            order.state.value,
+            done,
+            messages.countdown(self.service.sessions.seconds_left(order)),
+            messages.next_step(order.state.value, step),
+        )
+        await _reply(interaction, content, [self._button(order, Action.RESUME, messages.RESUME)])
+
+    async def dispatch(self, interaction: Interaction[Any]) -> bool:
+        """Handle a button click or form submit that carries one of our custom_ids.
+
+        Returns False if the custom_id is not ours, so another handler may take it.
+        """
+        data: Mapping[str, object] = interaction.data or {}
+        route = decode(str(data.get("custom_id", "")))
+        if route is None:
+            return False
+        if interaction.user is None or interaction.user.id != route.user_id:
+            await _reply(interaction, messages.NOT_YOUR_ORDER)
+            return True
+        order = self.service.find(route.key) if interaction.guild_id == route.server_id else None
+        if order is None or order.reference != route.reference:
+            await _reply(interaction, messages.ORDER_EXPIRED)
+            return True
+        await self._handlers[route.action](interaction, order, route)
+        return True
+
+    def _button(
+        self,
+        order: Order,
+        action: Action,
+        label: str,
+        style: ButtonStyle = ButtonStyle.secondary,
+        step: int = 0,
+    ) -> ButtonSpec:
+        custom_id = encode(action, order.server_id, order.user_id, order.reference, step)
+        return ButtonSpec(label, custom_id, style)
+
+    async def _send_step(self, interaction: Interaction[Any], order: Order, step: int) -> None:
+        await self.service.begin(order)
+        prefill = {**order.answers, **order.drafts.get(step, {})}
+        custom_id = encode(Action.STEP_MODAL, order.server_id, order.user_id, order.reference, step)
+        modal = step_modal(step, custom_id, prefill)
+        await interaction.response.send_modal(modal)
+        # Nothing is dispatched to the modal object: stopping it lets nextcord drop it.
+        modal.stop()
+
+    async def _offer_resume(self, interaction: Interaction[Any], order: Order) -> None:
+        content = messages.resume_prompt(order.reference, _where(order))
+        specs = [
+            self._button(order, Action.RESUME, messages.RESUME, ButtonStyle.primary),
+            self._button(order, Action.RESTART, messages.CANCEL_AND_START_OVER, ButtonStyle.danger),
+        ]
+        await _reply(interaction, content, specs)
+
+    async def _tell_where(self, interaction: Interaction[Any], order: Order) -> None:
+        content = messages.where_you_are(order.reference, _where(order))
+        button = self._button(order, Action.RESUME, messages.RESUME, ButtonStyle.primary)
+        await _reply(interaction, content, [button])
+
+    def _step_is_open(self, order: Order, route: Route) -> bool:
+        if route.action is Action.EDIT:
+            return order.state is OrderState.REVIEW
+        if route.action is Action.FIX and order.state is OrderState.REVIEW:
+            return route.step in order.drafts
+        return STEP_OF_STATE.get(order.state) == route.step
+
+    async def _open_step(self, interaction: Interaction[Any], order: Order, route: Route) -> None:
+        if not 1 <= route.step <= STEP_COUNT or not self._step_is_open(order, route):
+            await self._tell_where(interaction, order)
+            return
+        await self._send_step(interaction, order, route.step)
+
+    async def _step_submitted(
+        self, interaction: Interaction[Any], order: Order, route: Route
+    ) -> None:
+        step = route.step
+        editing = order.state is OrderState.REVIEW
+        if not 1 <= step <= STEP_COUNT or not (editing or STEP_OF_STATE.get(order.state) == step):
+            await self._tell_where(interaction, order)
+            return
+        result = await self.service.submit_step(
+            order, step, submitted_values(interaction.data or {})
+        )
+        if not result.accepted:
+            content = messages.step_refused(step, STEP_COUNT, result.problems)
+            fix = self._button(
+                order, Action.FIX, messages.fix_label(step), ButtonStyle.primary, step
+            )
+            await _reply(interaction, content, [fix])
+        elif order.state is OrderState.REVIEW:
+            await self._show_review(interaction, order)
+        else:
+            following = step + 1
+            label = messages.continue_label(following, STEP_COUNT)
+            button = self._button(order, Action.CONTINUE, label, ButtonStyle.primary, following)
+            await _reply(interaction, messages.step_saved(step, STEP_COUNT), [button])
+
+    def _full_values(self, order: Order) -> dict[str, str]:
+        return {**order.answers, "email": order.email}
+
+    async def _show_review(self, interaction: Interaction[Any], order: Order) -> None:
+        lines = text.order_lines(self._full_values(order), reference=order.reference)
+        specs = [self._button(order, Action.SUBMIT, messages.SUBMIT_ORDER, ButtonStyle.success)]
+        specs += [
+            self._button(order, Action.EDIT, messages.edit_label(n), step=n)
+            for n in range(1, STEP_COUNT + 1)
+        ]
+        specs.append(self._button(order, Action.CANCEL, messages.CANCEL, ButtonStyle.danger))
+        await _reply(interaction, messages.review(order.reference, lines), specs)
+
+    async def _resume(self, interaction: Interaction[Any], order: Order, route: Route) -> None:
+        step = STEP_OF_STATE.get(order.state)
+        if order.state is OrderState.IDLE:
+            step = 1
+        if step is not None:
+            await self._send_step(interaction, order, step)
+        elif order.state is OrderState.REVIEW:
+            await self._show_review(interaction, order)
+        elif order.state is OrderState.FAILED:
+            await _reply(interaction, self._failure_text(order), self._failure_buttons(order))
+        else:
+            await _reply(interaction, messages.already_submitted(order.reference))
+
+    async def _restart(self, interaction: Interaction[Any], order: Order, route: Route) -> None:
+        try:
+            fresh = await self.service.restart(order)
+        except TransitionNotAllowed:
+            await _reply(interaction, messages.cannot_cancel(order.reference))
+            return
+        await self._send_step(interaction, fresh, 1)
+
+    async def _submit(self, interaction: Interaction[Any], order: Order, route: Route) -> None:
+        try:
+            await self.service.submit(order)
+        except TransitionNotAllowed:
+            if order.state in (OrderState.EMAILING, OrderState.FAILED, OrderState.DONE):
+                await _reply(interaction, messages.already_submitted(order.reference))
+            else:
+                await self._tell_where(interaction, order)
+            return
+        values = self._full_values(order)
+        lines = text.order_lines(values, reference=order.reference)
+        await _reply(interaction, messages.submitted_copy(lines, text.display(order.email)))
+        self._tasks.spawn(self._report(interaction, order), name=f"report-{order.reference}")
+        await self._post_summaries(order, values)
+
+    async def _post_summaries(self, order: Order, values: dict[str, str]) -> None:
+        settings = self.service.settings
+        public = text.order_lines(
+            values,
+            reference=order.reference,
+            hidden=settings.public_summary_hidden_fields,
+            full=False,
+            customer_id=order.user_id,
+        )
+        channel_id = settings.summary_channel_id or order.channel_id
+        if channel_id is not None:
+            await self._post(channel_id, messages.public_summary(public), order)
+        if settings.staff_channel_id is not None:
+            full = text.order_lines(values, reference=order.reference, customer_id=order.user_id)
+            await self._post(settings.staff_channel_id, messages.staff_copy(full), order)
+
+    async def _post(self, channel_id: int, content: str, order: Order) -> None:
+        try:
+            await self._channels.get_partial_messageable(channel_id).send(content)
+        except nextcord.HTTPException as exc:
+            # The customer already has their copy; staff see this in the log and in
+            # /run_diagnostics, which checks the bot may post there.
+            log.warning(
+                "Could not post order %s to channel %s: %s %s",
+                order.reference,
+                channel_id,
+                exc.status,
+                exc.text,
+            )
+
+    async def _report(self, interaction: Interaction[Any], order: Order) -> None:
+        delivery = order.delivery
+        if delivery is None:
+            return
+        outcome = await delivery
+        if outcome is OrderState.DONE:
+            if self.service.settings.uses_outbox:
+                content = messages.email_recorded(order.reference)
+            else:
+                content = messages.email_sent(order.reference, text.display(order.email))
+            await interaction.followup.send(content, ephemeral=True)
+        elif outcome is OrderState.FAILED:
+            await interaction.followup.send(
+                self._failure_text(order),
+                ephemeral=True,
+                view=buttons(self._failure_buttons(order)),
+            )
+
+    def _failure_text(self, order: Order) -> str:
+        ttl = messages.countdown(self.service.sessions.seconds_left(order))
+        return messages.email_failed(order.reference, text.display(order.email), order.failure, ttl)
+
+    def _failure_buttons(self, order: Order) -> list[ButtonSpec]:
+        return [
+            self._button(order, Action.RETRY, messages.RETRY, ButtonStyle.primary),
+            self._button(order, Action.CHANGE_EMAIL, messages.CHANGE_EMAIL),
+        ]
+
+    async def _cancel(self, interaction: Interaction[Any], order: Order, route: Route) -> None:
+        try:
+            await self.service.cancel(order)
+        except TransitionNotAllowed:
+            await _reply(interaction, messages.cannot_cancel(order.reference))
+            return
+        await _reply(interaction, messages.cancelled(order.reference))
+
+    async def _retry(self, interaction: Interaction[Any], order: Order, route: Route) -> None:
+        await self._resend(interaction, order, None)
+
+    async def _change_email(
+        self, interaction: Interaction[Any], order: Order, route: Route
+    ) -> None:
+        if order.state is not OrderState.FAILED:
+            await self._tell_where(interaction, order)
+            return
+        custom_id = encode(Action.EMAIL_MODAL, order.server_id, order.user_id, order.reference)
+        modal = email_modal(custom_id, order.email)
+        await interaction.response.send_modal(modal)
+        modal.stop()
+
+    async def _email_submitted(
+        self, interaction: Interaction[Any], order: Order, route: Route
+    ) -> None:
+        email = submitted_values(interaction.data or {}).get("email", "").strip()
+        await self._resend(interaction, order, email)
+
+    async def _resend(self, interaction: Interaction[Any], order: Order, email: str | None) -> None:
+        try:
+            await self.service.retry(order, email=email)
+        except TransitionNotAllowed:
+            if order.state is OrderState.EMAILING or order.state is OrderState.DONE:
+                await _reply(interaction, messages.already_submitted(order.reference))
+            else:
+                await self._tell_where(interaction, order)
+            return
+        await _reply(interaction, messages.retrying(text.display(order.email)))
+        self._tasks.spawn(self._report(interaction, order), name=f"report-{order.reference}")
+
+
+async def _reply(
+    interaction: Interaction[Any],
+    content: str,
+    specs: list[ButtonSpec] | None = None,
+) -> None:
+    """Answer the interaction with an ephemeral message, with buttons if given."""
+    if specs:
+        await interaction.response.send_message(content, ephemeral=True, view=buttons(specs))
+    else:
+        await interaction.response.send_message(content, ephemeral=True)

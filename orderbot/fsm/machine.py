@@ -15,14 +15,18 @@ from collections.abc import (
     Mapping,
 )
 from contextlib import asynccontextmanager
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
-from transitions.core import Callback
-from transitions.extensions.asyncio import AsyncCallbackFunc, AsyncEventData, AsyncMachine
+from transitions.extensions.asyncio import AsyncEventData, AsyncMachine
 
 from orderbot.errors import OrderBotError
 from orderbot.fsm.order import Order
 from orderbot.fsm.states import TRANSITIONS, OrderState, Trigger, allowed_triggers
+
+if TYPE_CHECKING:
+    # Names that exist only in the type stubs of transitions.
+    from transitions.core import Callback
+    from transitions.extensions.asyncio import AsyncCallbackFunc
 
 log = logging.getLogger(__name__)
 

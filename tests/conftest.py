@@ -59,3 +59,6 @@ async def tasks() -> AsyncIterator[BackgroundTasks]:
     background = BackgroundTasks()
     yield background
     await background.cancel_all()
+
+
+pytest_plugins = ["tests.standin.fixtures"]

@@ -81,8 +81,8 @@ class Service:
         self._stopping = asyncio.Event()
         self._reaper: asyncio.Task[None] | None = None
 
-    async def _probe_login(self) -> None:
-        await self.confirmations.mailer.check_login()
+    async def _probe_login(self) -> str:
+        return (await self.confirmations.mailer.check_login()).reason
 
     def stop(self) -> None:
         """Ask the service to shut down (from a signal handler or a test)."""
@@ -120,9 +120,10 @@ class Service:
         self.tasks.spawn(old_mailer.close(), name="close-old-mailer")
         log.info("Configuration reloaded")
 
-    async def serve(self) -> int:
+    async def serve(self, *, handle_signals: bool = True) -> int:
         """Run until stopped or until Discord refuses us; return the exit code."""
-        self._install_signal_handlers()
+        if handle_signals:
+            self._install_signal_handlers()
         self._reaper = self.tasks.spawn(
             self.service.sessions.run_reaper(self.settings.session_reap_interval_seconds),
             name="session-reaper",

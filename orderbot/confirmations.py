@@ -7,7 +7,7 @@ import logging
 
 from orderbot.config import Settings
 from orderbot.email.errors import EmailError
-from orderbot.email.mailer import Mailer
+from orderbot.email.delivery import Mailer
 from orderbot.email.message import compose_confirmation
 from orderbot.fsm.machine import DeliveryFailed
 from orderbot.fsm.order import Order

@@ -9,7 +9,6 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Protocol
 
-from orderbot.errors import OrderBotError
 from orderbot.orders import OrderService
 
 log = logging.getLogger(__name__)
@@ -20,7 +19,7 @@ LOGIN_CHECK_CACHE_SECONDS = 60.0
 # How long the command waits for a fresh check before answering without it.
 LOGIN_CHECK_WAIT_SECONDS = 0.8
 
-LoginProbe = Callable[[], Awaitable[None]]
+LoginProbe = Callable[[], Awaitable[str]]
 
 
 class EmailCounts(Protocol):
@@ -56,9 +55,9 @@ class Diagnostics:
     Args:
         service: the order desk, for live orders and the configured channels.
         emails: the counts of confirmations sent and failed.
-        probe_login: connects and logs in to the SMTP server without sending; raises
-            an error with a `reason` code when that fails. None when there is no SMTP
-            account (the outbox is used).
+        probe_login: connects and logs in to the SMTP server without sending, and
+            returns "ok" or a failure reason code. None when there is no SMTP account
+            (the outbox is used).
         timer: monotonic clock, injectable for tests.
     """
 
@@ -99,11 +98,7 @@ class Diagnostics:
 
     async def _check(self, probe: LoginProbe) -> LoginState:
         try:
-            await probe()
-            reason = "ok"
-        except OrderBotError as exc:
-            reason = str(getattr(exc, "reason", "") or "unavailable")
-            log.warning("SMTP login check failed: %s", reason)
+            reason = await probe()
         except Exception:
             log.exception("SMTP login check raised")
             reason = "internal"

@@ -3,19 +3,22 @@
 from __future__ import annotations
 
 import shutil
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import pytest
 
 from orderbot.config import Settings, load_settings
 from orderbot.tasks import BackgroundTasks
+from tests.desk import Desk, start_desk
+from tests.smtp_server import SmtpTestServer
+from tests.standin import DiscordStandIn
 
 REPO = Path(__file__).resolve().parent.parent
 SHIPPED_CONFIG = REPO / "config"
 TEST_TOKEN = "MTEyMzQ1Njc4OTAxMjM0NTY3OA.GhIjKl.test-token-that-is-not-real-0123456789"
 
-pytest_plugins: list[str] = []
+pytest_plugins = ["tests.standin.fixtures", "tests.smtp_fixtures"]
 
 
 class FakeClock:
@@ -61,4 +64,13 @@ async def tasks() -> AsyncIterator[BackgroundTasks]:
     await background.cancel_all()
 
 
-pytest_plugins = ["tests.standin.fixtures"]
+@pytest.fixture
+async def desk(
+    standin: DiscordStandIn,
+    smtp_server_factory: Callable[..., SmtpTestServer],
+    tmp_path: Path,
+) -> AsyncIterator[Desk]:
+    """orderbot running against the stand-in and a plain SMTP server with AUTH."""
+    smtp = smtp_server_factory(security="none", auth_require_tls=False)
+    async with start_desk(standin, smtp, tmp_path / "desk", smtp_security="none") as running:
+        yield running

@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+import time
 from collections.abc import Callable
 
 import nextcord
@@ -44,6 +45,7 @@ class Service:
         settings: the validated configuration.
         reload_settings: reads the configuration again (for SIGHUP).
         redactor: the log filter, told about new secrets on reload.
+        timer: the monotonic clock of idle times and limits, injectable for tests.
     """
 
     def __init__(
@@ -52,6 +54,7 @@ class Service:
         *,
         reload_settings: Callable[[], Settings] | None = None,
         redactor: RedactSecrets | None = None,
+        timer: Callable[[], float] = time.monotonic,
     ) -> None:
         self.settings = settings
         self._reload_settings = reload_settings
@@ -63,6 +66,7 @@ class Service:
             settings=settings,
             deliver=self.confirmations.deliver,
             tasks=self.tasks,
+            timer=timer,
         )
         self.diagnostics = Diagnostics(
             service=self.service,

@@ -216,6 +216,14 @@ def already_submitted(reference: str) -> str:
     return f"✅ Order **{reference}** has already been submitted: one order, one email."
 
 
+def still_sending(reference: str) -> str:
+    """Answer /order_form while the customer's last order is still being emailed."""
+    return (
+        f"📧 Order **{reference}** is being sent right now. "
+        "You can start a new order as soon as its confirmation is out."
+    )
+
+
 def sending(masked_email: str) -> str:
     """Tell the customer the confirmation email is on its way."""
     return f"📧 Sending your confirmation email to {masked_email}…"

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Mapping
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -50,6 +51,21 @@ STEP_VALUES: dict[int, dict[str, str]] = {
 def step_values(step: int, **changes: str) -> dict[str, str]:
     """Return good answers for a step, with some replaced."""
     return {**STEP_VALUES[step], **changes}
+
+
+async def eventually(check: Callable[[], Awaitable[bool] | bool], timeout: float = 5) -> None:  # noqa: ASYNC109
+    """Wait until check() holds, looking every few milliseconds.
+
+    For outcomes the bot announces to nobody (an order timing out, a session closing
+    after its email), there is no event to wait on; a short poll keeps the test honest
+    without sleeping for a guessed duration.
+    """
+    async with asyncio.timeout(timeout):
+        while True:
+            result = check()
+            if result if isinstance(result, bool) else await result:
+                return
+            await asyncio.sleep(0.01)
 
 
 def button_id(callback: InteractionCallback, label: str) -> str:
@@ -151,12 +167,14 @@ async def start_desk(
     standin: DiscordStandIn,
     smtp: SmtpTestServer | None,
     folder: Path,
+    *,
+    timer: Callable[[], float] = time.monotonic,
     **config: Any,
 ) -> AsyncIterator[Desk]:
     """Run orderbot until the block ends, then stop it as SIGTERM would."""
     settings = desk_settings(standin, smtp, folder, **config)
     previous_base = Route.BASE
-    service = Service(settings)
+    service = Service(settings, timer=timer)
 
     async def identify_now(shard_id: int | None, *, initial: bool = False) -> None:
         return None

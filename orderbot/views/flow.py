@@ -14,7 +14,7 @@ from orderbot.form import STEP_COUNT, step_spec
 from orderbot.fsm.machine import TransitionNotAllowed
 from orderbot.fsm.order import Order
 from orderbot.fsm.states import STEP_OF_STATE, OrderState
-from orderbot.orders import OrderService
+from orderbot.orders import InvalidEmail, OrderService
 from orderbot.sessions import SessionExists
 from orderbot.tasks import BackgroundTasks
 from orderbot.views import text
@@ -143,6 +143,9 @@ class OrderFlow:
         custom_id = encode(action, order.server_id, order.user_id, order.reference, step)
         return ButtonSpec(label, custom_id, style)
 
+    def _cancel_button(self, order: Order) -> ButtonSpec:
+        return self._button(order, Action.CANCEL, messages.CANCEL, ButtonStyle.danger)
+
     async def _send_step(self, interaction: Interaction[Any], order: Order, step: int) -> None:
         await self.service.begin(order)
         prefill = {**order.answers, **order.drafts.get(step, {})}
@@ -153,6 +156,9 @@ class OrderFlow:
         modal.stop()
 
     async def _offer_resume(self, interaction: Interaction[Any], order: Order) -> None:
+        if order.state is OrderState.EMAILING:
+            await _reply(interaction, messages.still_sending(order.reference))
+            return
         content = messages.resume_prompt(order.reference, _where(order))
         specs = [
             self._button(order, Action.RESUME, messages.RESUME, ButtonStyle.primary),
@@ -194,14 +200,15 @@ class OrderFlow:
             fix = self._button(
                 order, Action.FIX, messages.fix_label(step), ButtonStyle.primary, step
             )
-            await _reply(interaction, content, [fix])
+            await _reply(interaction, content, [fix, self._cancel_button(order)])
         elif order.state is OrderState.REVIEW:
             await self._show_review(interaction, order)
         else:
             following = step + 1
             label = messages.continue_label(following, STEP_COUNT)
             button = self._button(order, Action.CONTINUE, label, ButtonStyle.primary, following)
-            await _reply(interaction, messages.step_saved(step, STEP_COUNT), [button])
+            content = messages.step_saved(step, STEP_COUNT)
+            await _reply(interaction, content, [button, self._cancel_button(order)])
 
     def _full_values(self, order: Order) -> dict[str, str]:
         return {**order.answers, "email": order.email}
@@ -213,7 +220,7 @@ class OrderFlow:
             self._button(order, Action.EDIT, messages.edit_label(n), step=n)
             for n in range(1, STEP_COUNT + 1)
         ]
-        specs.append(self._button(order, Action.CANCEL, messages.CANCEL, ButtonStyle.danger))
+        specs.append(self._cancel_button(order))
         await _reply(interaction, messages.review(order.reference, lines), specs)
 
     async def _resume(self, interaction: Interaction[Any], order: Order, route: Route) -> None:
@@ -308,6 +315,7 @@ class OrderFlow:
         return [
             self._button(order, Action.RETRY, messages.RETRY, ButtonStyle.primary),
             self._button(order, Action.CHANGE_EMAIL, messages.CHANGE_EMAIL),
+            self._cancel_button(order),
         ]
 
     async def _cancel(self, interaction: Interaction[Any], order: Order, route: Route) -> None:
@@ -336,7 +344,11 @@ class OrderFlow:
         self, interaction: Interaction[Any], order: Order, route: Route
     ) -> None:
         email = submitted_values(interaction.data or {}).get("email", "").strip()
-        await self._resend(interaction, order, email)
+        try:
+            await self._resend(interaction, order, email)
+        except InvalidEmail:
+            button = self._button(order, Action.CHANGE_EMAIL, messages.CHANGE_EMAIL)
+            await _reply(interaction, messages.INVALID_EMAIL, [button])
 
     async def _resend(self, interaction: Interaction[Any], order: Order, email: str | None) -> None:
         try:

@@ -524,21 +524,25 @@ class DiscordStandIn:
         message: MessageRecord | None = None,
         user: FakeUser | None = None,
         values: Sequence[str] | None = None,
+        forged: bool = False,
     ) -> InteractionHandle:
         """Click a button (or pick select values) on a message the bot sent.
 
         Without ``message`` the newest message carrying ``custom_id`` that the user can see
         is used. Clicking a disabled or absent component raises, as a user could not.
+        With ``forged`` the user presses a button on someone else's ephemeral message, as
+        only a modified client or a replayed request could: the bot must still refuse it.
         """
         user = user or self.customer
         if message is None:
-            message = self.world.find_component_message(custom_id, user.id)
+            owner = None if forged else user.id
+            message = self.world.find_component_message(custom_id, owner)
             if message is None:
                 raise LookupError(f"no message visible to {user.name} has component {custom_id!r}")
         component = find_component(message.components, custom_id)
         if component is None:
             raise LookupError(f"message {message.id} has no component {custom_id!r}")
-        if message.visible_to is not None and message.visible_to != user.id:
+        if not forged and message.visible_to is not None and message.visible_to != user.id:
             raise PermissionError(f"message {message.id} is ephemeral for another user")
         if component.get("disabled"):
             raise ValueError(f"component {custom_id!r} is disabled")

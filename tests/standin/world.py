@@ -338,9 +338,15 @@ class World:
             if custom_id is not None:
                 self._component_index[(message.visible_to, custom_id)] = message
 
-    def find_component_message(self, custom_id: str, user_id: int) -> MessageRecord | None:
-        """Return the newest message with this custom_id that the user can see, or None."""
-        for key in ((user_id, custom_id), (None, custom_id)):
+    def find_component_message(self, custom_id: str, user_id: int | None) -> MessageRecord | None:
+        """Return the newest message with this custom_id that the user can see, or None.
+
+        With no user, any message carrying it will do (a forged click, see click()).
+        """
+        keys: list[tuple[int | None, str]] = [(user_id, custom_id), (None, custom_id)]
+        if user_id is None:
+            keys += [key for key in self._component_index if key[1] == custom_id]
+        for key in keys:
             message = self._component_index.get(key)
             # The index is not pruned on edits; a stale entry is detected here instead.
             if (

@@ -15,7 +15,7 @@ import pytest
 
 from orderbot import messages
 from tests.conftest import TEST_TOKEN
-from tests.desk import STEP_VALUES, Desk, button_id, eventually, start_desk, step_values
+from tests.desk import STEP_VALUES, Desk, eventually, start_desk, step_values
 from tests.smtp_server import PASSWORD, Fault, SmtpTestServer
 from tests.standin import DiscordStandIn, FakeUser
 from tests.standin.interactions import InteractionCallback
@@ -173,7 +173,7 @@ async def test_gateway_drop_and_invalidation_during_a_burst(
         await asyncio.sleep(0.05)
 
     with caplog.at_level(logging.INFO):
-        _, users = await asyncio.gather(disrupt(), _crowd(busy_desk, count))
+        await asyncio.gather(disrupt(), _crowd(busy_desk, count))
         await smtp.wait_for_messages(count, timeout=60)
         identifies = busy_desk.standin.identify_count
         await busy_desk.standin.invalidate_session()
@@ -222,8 +222,8 @@ async def test_sigterm_with_emails_in_flight_delivers_or_reports_and_exits_zero(
     )
     assert code == 0
     assert delivered, "the grace period let some emails finish"
-    for i, user in enumerate(users):
-        order_reference = _reference_of(reviews[i])
+    for i, review in enumerate(reviews):
+        order_reference = _reference_of(review)
         assert f"c{i}@example.com" in delivered or order_reference in reported
     assert len(delivered) == len(smtp.messages), "nothing sent twice"
 

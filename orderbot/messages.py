@@ -88,6 +88,7 @@ _STATE_PHRASES = {
 
 _FAILURE_PHRASES = {
     "recipient_refused": "the mail server refused that address",
+    "invalid_address": "that is not a valid email address",
     "unavailable": "the mail server is not answering right now",
 }
 _FAILURE_FALLBACK = "the shop's email is not working right now"
@@ -337,7 +338,9 @@ _SMTP_STATES = {
     "checking": "checking now; run the command again in a few seconds",
     "auth_failed": "the server refused our login: check SENDER_EMAIL and SENDER_PASSWORD "
     "(Gmail needs an app password)",
-    "tls_unavailable": "the server offers no STARTTLS, so the password is not sent",
+    "tls_unavailable": "TLS failed (no STARTTLS offered, or a certificate that does not "
+    "verify), so the password is not sent",
+    "auth_unsupported": "the server offers no login method we can use",
 }
 CHANNEL_DEFAULT = "not set: summaries go to the channel where the order was placed"
 CHANNEL_NOT_SET = "not set"
@@ -345,11 +348,8 @@ CHANNEL_NOT_SET = "not set"
 
 def smtp_state(reason: str) -> str:
     """Describe the SMTP login check for staff."""
-    return (
-        "✅ " + _SMTP_STATES[reason]
-        if reason == "ok"
-        else "⚠️ " + _SMTP_STATES.get(reason, "cannot reach or log in to the server")
-    )
+    mark = {"ok": "✅", "checking": "⏳"}.get(reason, "⚠️")
+    return f"{mark} {_SMTP_STATES.get(reason, 'cannot reach or log in to the server')}"
 
 
 def channel_ok(mention: str) -> str:

@@ -7,12 +7,14 @@ import os
 import re
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from orderbot.fsm.states import TRANSITIONS, OrderState
 from tests.conftest import REPO, TEST_TOKEN
+from tests.smtp_server import PASSWORD, USERNAME, SmtpTestServer, write_config
 
 
 def run_cli(
@@ -168,3 +170,63 @@ def test_help_for_every_command(workdir: Path, command: list[str]) -> None:
 
     assert result.returncode == 0
     assert "usage: python -m orderbot" in result.stdout
+
+
+def test_preview_email_writes_an_html_page(workdir: Path) -> None:
+    target = workdir / "preview.html"
+
+    result = run_cli("preview-email", "-o", str(target), cwd=workdir)
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == str(target.resolve())
+    page = target.read_text()
+    assert "<table" in page and "REF-" in page
+
+
+def _smtp_workdir(workdir: Path, server: SmtpTestServer) -> dict[str, str]:
+    write_config(server, workdir / "config")
+    return {"SENDER_EMAIL": USERNAME, "SENDER_PASSWORD": PASSWORD}
+
+
+def test_send_test_email_delivers_through_the_configured_server(
+    workdir: Path, smtp_server_factory: Callable[..., SmtpTestServer]
+) -> None:
+    server = smtp_server_factory(security="starttls")
+    env = _smtp_workdir(workdir, server)
+
+    result = run_cli("send-test-email", "owner@example.com", cwd=workdir, env=env)
+
+    assert result.returncode == 0, result.stderr
+    [received] = server.messages
+    assert received.rcpt_tos == ["owner@example.com"] and received.tls
+    assert PASSWORD not in result.stdout + result.stderr
+
+
+def test_send_test_email_wrong_password_names_authentication(
+    workdir: Path, smtp_server_factory: Callable[..., SmtpTestServer]
+) -> None:
+    server = smtp_server_factory(security="starttls")
+    env = {**_smtp_workdir(workdir, server), "SENDER_PASSWORD": "not-the-password"}
+
+    result = run_cli("send-test-email", "owner@example.com", cwd=workdir, env=env)
+
+    assert result.returncode == 1
+    assert "Failed at: authentication" in result.stderr
+    assert "app password" in result.stderr
+    assert "not-the-password" not in result.stdout + result.stderr
+
+
+def test_send_test_email_refuses_a_server_without_starttls(
+    workdir: Path, smtp_server_factory: Callable[..., SmtpTestServer]
+) -> None:
+    server = smtp_server_factory(security="none", auth_require_tls=False)
+    env = _smtp_workdir(workdir, server)
+    config = workdir / "config" / "config.json"
+    config.write_text(json.dumps({**json.loads(config.read_text()), "smtp_security": "starttls"}))
+
+    result = run_cli("send-test-email", "owner@example.com", cwd=workdir, env=env)
+
+    assert result.returncode == 1
+    assert "Failed at: tls" in result.stderr
+    assert "STARTTLS" in result.stderr
+    assert server.stats.auth_commands == 0, "no credentials may be sent in the clear"

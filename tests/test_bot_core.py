@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -89,7 +90,10 @@ async def test_run_diagnostics_counts_live_orders_and_emails(desk: Desk) -> None
 async def test_run_diagnostics_says_where_the_bot_cannot_post(
     standin: DiscordStandIn, tmp_path: Path
 ) -> None:
-    config = {"summary_channel_id": standin.locked.id, "staff_channel_id": standin.general.id}
+    config: dict[str, Any] = {
+        "summary_channel_id": standin.locked.id,
+        "staff_channel_id": standin.general.id,
+    }
     async with start_desk(standin, None, tmp_path / "cfg", **config) as running:
         admin = standin.make_user("admin", permissions=Permission.ADMINISTRATOR)
 

@@ -10,6 +10,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator, Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -82,7 +83,7 @@ async def busy_desk(
 ) -> AsyncIterator[Desk]:
     """orderbot with a plain SMTP server and a 20 s retry budget."""
     smtp = smtp_server_factory(security="none", auth_require_tls=False)
-    config = {"smtp_security": "none", "smtp_retry_budget_seconds": 20}
+    config: dict[str, Any] = {"smtp_security": "none", "smtp_retry_budget_seconds": 20}
     async with start_desk(standin, smtp, tmp_path / "cfg", **config) as running:
         yield running
 
@@ -128,7 +129,11 @@ async def test_smtp_down_past_the_budget_fails_then_retry_delivers(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     smtp = smtp_server_factory(security="none", auth_require_tls=False)
-    config = {"smtp_security": "none", "smtp_retry_budget_seconds": 1, "smtp_timeout_seconds": 1}
+    config: dict[str, Any] = {
+        "smtp_security": "none",
+        "smtp_retry_budget_seconds": 1,
+        "smtp_timeout_seconds": 1,
+    }
     async with start_desk(standin, smtp, tmp_path / "cfg", **config) as desk:
         smtp.inject(Fault.reply("connect", 421), times=1000)
         users = [standin.make_user(f"down{i}") for i in range(5)]
@@ -202,7 +207,7 @@ async def test_sigterm_with_emails_in_flight_delivers_or_reports_and_exits_zero(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     smtp = smtp_server_factory(security="none", auth_require_tls=False)
-    config = {"smtp_security": "none", "shutdown_grace_seconds": 1.5}
+    config: dict[str, Any] = {"smtp_security": "none", "shutdown_grace_seconds": 1.5}
     with caplog.at_level(logging.INFO):
         async with start_desk(standin, smtp, tmp_path / "cfg", **config) as desk:
             users = [standin.make_user(f"term{i}") for i in range(6)]

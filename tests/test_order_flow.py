@@ -7,6 +7,7 @@ import re
 from collections.abc import AsyncIterator, Callable
 from email.message import EmailMessage
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -418,7 +419,7 @@ async def test_order_status_in_every_state(
 ) -> None:
     smtp = smtp_server_factory(security="none", auth_require_tls=False)
     clock = FakeClock()
-    config = {"smtp_security": "none", "session_reap_interval_seconds": 0.1}
+    config: dict[str, Any] = {"smtp_security": "none", "session_reap_interval_seconds": 0.1}
     async with start_desk(standin, smtp, tmp_path / "cfg", timer=clock, **config) as desk:
         user = standin.customer
 
@@ -523,7 +524,7 @@ async def desk_one_email(
     tmp_path: Path,
 ) -> AsyncIterator[Desk]:
     smtp = smtp_server_factory(security="none", auth_require_tls=False)
-    config = {"smtp_security": "none", "max_emails_per_user_per_day": 1}
+    config: dict[str, Any] = {"smtp_security": "none", "max_emails_per_user_per_day": 1}
     async with start_desk(standin, smtp, tmp_path / "cfg", **config) as running:
         yield running
 

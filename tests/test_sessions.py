@@ -187,7 +187,7 @@ async def test_expiry_during_send_waits_for_outcome(parts: Parts) -> None:
     parts.gate.set()
     await parts.settle()
 
-    assert order.state is OrderState.DONE
+    assert order.state.value == "done"
 
 
 async def test_full_store_refuses_instead_of_evicting(

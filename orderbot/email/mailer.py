@@ -33,7 +33,7 @@ def build_mailer(settings: Settings) -> Mailer:
         return OutboxMailer(settings)
     if settings.smtp_security == "none":
         log.warning(
-            "smtp_security is \"none\": the SMTP password and every email travel "
+            'smtp_security is "none": the SMTP password and every email travel '
             "unencrypted to %s:%s",
             settings.smtp_server,
             settings.smtp_port,

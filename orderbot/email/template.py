@@ -141,9 +141,27 @@ class _Context(enum.Enum):
 
 _URL_ATTRIBUTES = frozenset(
     {
-        "href", "src", "srcset", "background", "action", "formaction", "poster", "cite",
-        "longdesc", "xlink:href", "data", "code", "codebase", "lowsrc", "dynsrc", "usemap",
-        "manifest", "profile", "icon", "ping", "archive",
+        "href",
+        "src",
+        "srcset",
+        "background",
+        "action",
+        "formaction",
+        "poster",
+        "cite",
+        "longdesc",
+        "xlink:href",
+        "data",
+        "code",
+        "codebase",
+        "lowsrc",
+        "dynsrc",
+        "usemap",
+        "manifest",
+        "profile",
+        "icon",
+        "ping",
+        "archive",
     }
 )
 _NEVER_ATTRIBUTES = frozenset({"style", "srcdoc", "content"})
@@ -412,7 +430,7 @@ def footer_html(values: Mapping[str, str]) -> str:
         '<table role="presentation" width="100%" cellpadding="0" cellspacing="0" border="0" '
         'style="width:100%;max-width:600px;">\n<tr><td data-orderbot-footer="provenance" '
         'style="padding:16px 8px 0 8px;border-top:1px solid #e4e4e7;text-align:center;">'
-        f'\n{p}This is <strong>{v["shop_name"]}</strong>&#x27;s own order '
+        f"\n{p}This is <strong>{v['shop_name']}</strong>&#x27;s own order "
         f"confirmation, sent at the customer&#x27;s request through {v['shop_name']}&#x27;s "
         "Discord server. It is not a receipt from any retailer or brand.</p>\n"
         f"{p}Submitted on the Discord server <strong>{v['server_name']}</strong> by the Discord "

@@ -245,14 +245,14 @@ def _explain_connect(settings: Settings, exc: EmailError, where: str) -> str:
         )
     if any(isinstance(c, ConnectionRefusedError) for c in causes):
         return (
-            f"{where} refused the connection. Check smtp_port (587 for \"starttls\", 465 "
-            "for \"tls\") and that the server is running."
+            f'{where} refused the connection. Check smtp_port (587 for "starttls", 465 '
+            'for "tls") and that the server is running.'
         )
     if any(isinstance(c, TimeoutError) for c in causes):
         return (
             f"No answer from {where} within {settings.smtp_timeout_seconds:g} s. A firewall "
             "may block the port, or the port does not match smtp_security: port 465 "
-            "needs \"tls\", port 587 needs \"starttls\"."
+            'needs "tls", port 587 needs "starttls".'
         )
     if exc.smtp_code is not None:
         return f"{where} answered the connection with {exc.smtp_code}: it is not taking mail now."
@@ -270,12 +270,12 @@ def _explain_tls(settings: Settings, exc: EmailError, where: str) -> str:
         )
     if any(isinstance(c, ssl.SSLError) for c in causes):
         return (
-            f"TLS could not be set up with {where}. Port 465 needs smtp_security \"tls\" "
-            "(TLS from the first byte); port 587 needs \"starttls\"."
+            f'TLS could not be set up with {where}. Port 465 needs smtp_security "tls" '
+            '(TLS from the first byte); port 587 needs "starttls".'
         )
     return (
         f"{where} does not offer STARTTLS, so the password was not sent. If this is port "
-        "465, set smtp_security to \"tls\"; use \"none\" only for a trusted relay on your "
+        '465, set smtp_security to "tls"; use "none" only for a trusted relay on your '
         "own network."
     )
 

@@ -190,7 +190,8 @@ def run(settings: Settings, *, args: argparse.Namespace, redactor: RedactSecrets
     logging.getLogger().setLevel(settings.log_level)
 
     async def main() -> int:
-        # The client must be built inside the running loop (PITFALLS §3.13).
+        # The client must be built inside the running loop: a sharded nextcord client
+        # built outside it schedules its shards on another loop and hangs.
         service = Service(
             settings,
             reload_settings=lambda: load(args, require_token=True),

@@ -50,6 +50,9 @@ class OrderBot(commands.AutoShardedBot):
         tasks: BackgroundTasks,
     ) -> None:
         dev_guild = [settings.dev_guild_id] if settings.dev_guild_id else None
+        # The bot has no voice features; without this, every start logs a warning that
+        # PyNaCl (voice encryption) is missing, which operators would chase for nothing.
+        nextcord.VoiceClient.warn_nacl = False
         super().__init__(
             intents=intents(),
             shard_count=settings.shard_count,

@@ -16,7 +16,7 @@ from dotenv import dotenv_values
 
 from orderbot.email.template import EmailTemplate, unknown_placeholders
 from orderbot.errors import ConfigError, ConfigProblem, MissingTokenError
-from orderbot.form import FORM_KEYS, parse_email_address
+from orderbot.form import FORM, FORM_KEYS, FormDefinitionError, check_form, parse_email_address
 
 log = logging.getLogger(__name__)
 
@@ -447,6 +447,7 @@ def load_settings(
     _check_combinations(config_dir / CONFIG_FILE, options, problems)
     if template is not None:
         problems.extend(_template_problems(config_dir / TEMPLATE_FILE, template))
+    problems.extend(_form_problems())
     if problems or template is None:
         raise ConfigError(problems)
 
@@ -488,6 +489,16 @@ def _check_combinations(
                 str(path), "smtp_ca_file", _describe(str(ca_file)), "an existing PEM file"
             )
         )
+
+
+def _form_problems() -> list[ConfigProblem]:
+    # The form is code, but it is checked with the configuration so that `check` and
+    # start-up report a form Discord would refuse, before any customer opens it.
+    try:
+        check_form(FORM)
+    except FormDefinitionError as exc:
+        return [ConfigProblem("orderbot/form.py", "FORM", str(exc), "Discord's modal limits")]
+    return []
 
 
 def _template_problems(path: Path, template: EmailTemplate) -> list[ConfigProblem]:

@@ -38,8 +38,9 @@ class _ExpiringCache(TTLCache[SessionKey, Order]):
     """A TTLCache that reports every entry it drops on its own.
 
     TTLCache purges lazily and silently, inside whichever call happens to mutate it
-    next (PITFALLS §2.1); overriding `expire` and `popitem` is the documented way to
-    see those drops. The report must not raise or touch the cache.
+    next; overriding `expire` and `popitem` is the documented way to see those drops
+    (cachetools docs, "Extending cache classes"). The report must not raise or touch
+    the cache.
     """
 
     def __init__(

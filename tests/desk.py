@@ -197,7 +197,8 @@ async def start_desk(
 
 
 async def _wait_started(desk: Desk) -> None:
-    ready = asyncio.ensure_future(desk.standin.wait_ready(timeout=10))
+    shards = desk.settings.shard_ids or range(desk.settings.shard_count or 1)
+    ready = asyncio.ensure_future(desk.standin.wait_ready(len(shards), timeout=10))
     done, _ = await asyncio.wait({ready, desk.task}, return_when=asyncio.FIRST_COMPLETED)
     if desk.task in done:
         ready.cancel()

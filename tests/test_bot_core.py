@@ -176,3 +176,27 @@ async def test_stop_answers_new_interactions_then_exits_zero(desk: Desk) -> None
 
     assert callback.content == messages.SHUTTING_DOWN
     assert await desk.stop() == 0
+
+
+async def test_two_shards_each_serve_their_own_servers(
+    standin: DiscordStandIn, tmp_path: Path
+) -> None:
+    guilds = [standin.guild]
+    while {standin.shard_of(g, 2) for g in guilds} != {0, 1}:
+        guilds.append(await standin.add_guild(f"Guild {len(guilds)}"))
+    pair = [next(g for g in guilds if standin.shard_of(g, 2) == shard) for shard in (0, 1)]
+
+    async with start_desk(standin, None, tmp_path / "cfg", shard_count=2) as desk:
+        shards = sorted(s.shard for s in standin.sessions if s.connected)
+        answers = []
+        for guild in pair:
+            member = standin.make_user(f"member-{guild.id}", guild=guild)
+            handle = await standin.slash(
+                "ping", user=member, guild=guild, channel=standin.channel("general", guild)
+            )
+            answers.append(await handle.response())
+        order = await desk.order_form(standin.customer)
+
+    assert shards == [(0, 2), (1, 2)]
+    assert all(PING_RE.match(a.content or "") for a in answers)
+    assert (await order.response()).is_modal

@@ -195,8 +195,8 @@ async def test_two_shards_each_serve_their_own_servers(
                 "ping", user=member, guild=guild, channel=standin.channel("general", guild)
             )
             answers.append(await handle.response())
-        order = await desk.order_form(standin.customer)
+        order = await (await desk.order_form(standin.customer)).response()
 
     assert shards == [(0, 2), (1, 2)]
     assert all(PING_RE.match(a.content or "") for a in answers)
-    assert (await order.response()).is_modal
+    assert order.is_modal

@@ -23,6 +23,20 @@ fingerprint() {
     cat "$@" setup.cfg pyproject.toml | cksum | cut -d' ' -f1
 }
 
+is_current() {
+    # $1: a stamp file; $2: the fingerprint it must hold
+    [ -x .venv/bin/python ] && [ -f "$1" ] && [ "$(cat "$1")" = "$2" ]
+}
+
+quiet_pip() {
+    # pip's progress and notices go to a log, shown only if the install fails.
+    if ! .venv/bin/python -m pip --disable-pip-version-check "$@" >>.venv/install.log 2>&1; then
+        tail -n 30 .venv/install.log >&2
+        echo "Installing failed; the whole log is in .venv/install.log" >&2
+        exit 1
+    fi
+}
+
 setup_venv() {
     # $1: "run" (runtime only) or "test" (runtime plus test and development tools)
     case "$1" in
@@ -31,7 +45,12 @@ setup_venv() {
     esac
     stamp=".venv/.installed-$1"
     wanted=$(fingerprint requirements.txt "$requirements")
-    if [ -x .venv/bin/python ] && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$wanted" ]; then
+    if is_current "$stamp" "$wanted"; then
+        return 0
+    fi
+    # The test set-up includes everything the bot itself needs.
+    if [ "$1" = run ] && is_current .venv/.installed-test \
+        "$(fingerprint requirements.txt requirements-dev.txt)"; then
         return 0
     fi
     if [ ! -x .venv/bin/python ]; then
@@ -44,9 +63,9 @@ setup_venv() {
         "$python" -m venv .venv
     fi
     echo "Installing $requirements into .venv (first run only)..." >&2
-    .venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip
-    .venv/bin/python -m pip install --quiet --disable-pip-version-check -r "$requirements"
-    .venv/bin/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
+    quiet_pip install --upgrade pip
+    quiet_pip install -r "$requirements"
+    quiet_pip install --no-deps -e .
     echo "$wanted" > "$stamp"
 }
 

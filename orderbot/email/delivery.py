@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from email.message import EmailMessage
 from email.utils import getaddresses
@@ -41,7 +41,7 @@ class LoginStatus:
     elapsed_seconds: float
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class MailerStats:
     """Delivery counters since the mailer was built, for diagnostics."""
 
@@ -55,34 +55,9 @@ class MailerStats:
     last_failure_reason: str | None = None
     last_sent_at: datetime | None = None
 
-
-@dataclass(slots=True)
-class Tally:
-    """The mutable counters behind MailerStats; one per mailer."""
-
-    transport: Transport
-    sent: int = 0
-    failed: int = 0
-    retries: int = 0
-    connections: int = 0
-    logins: int = 0
-    reconnects: int = 0
-    last_failure_reason: str | None = None
-    last_sent_at: datetime | None = None
-
     def snapshot(self) -> MailerStats:
-        """Return the counters as they are now."""
-        return MailerStats(
-            self.transport,
-            self.sent,
-            self.failed,
-            self.retries,
-            self.connections,
-            self.logins,
-            self.reconnects,
-            self.last_failure_reason,
-            self.last_sent_at,
-        )
+        """Return a copy of the counters as they are now."""
+        return replace(self)
 
 
 class Mailer(Protocol):

@@ -19,7 +19,6 @@ from orderbot.email.delivery import (
     Delivery,
     LoginStatus,
     MailerStats,
-    Tally,
     checked_recipient,
     mask_address,
 )
@@ -62,7 +61,7 @@ class OutboxMailer:
 
     def __init__(self, settings: Settings) -> None:
         self._folder = settings.outbox_dir
-        self._tally = Tally("outbox")
+        self._counts = MailerStats("outbox")
 
     @property
     def folder(self) -> Path:
@@ -72,7 +71,7 @@ class OutboxMailer:
     @property
     def stats(self) -> MailerStats:
         """Return a snapshot of the counters."""
-        return self._tally.snapshot()
+        return self._counts.snapshot()
 
     async def send(self, message: EmailMessage, *, recipient: str, reference: str) -> Delivery:
         """Write the message atomically into the outbox folder."""
@@ -90,12 +89,12 @@ class OutboxMailer:
                     step="outbox",
                 ) from exc
         except EmailPermanentError as exc:
-            self._tally.failed += 1
-            self._tally.last_failure_reason = exc.reason
+            self._counts.failed += 1
+            self._counts.last_failure_reason = exc.reason
             log.error("Email for order %s not written: %s (%s)", reference, exc.reason, exc.detail)
             raise
-        self._tally.sent += 1
-        self._tally.last_sent_at = datetime.now(UTC)
+        self._counts.sent += 1
+        self._counts.last_sent_at = datetime.now(UTC)
         log.info(
             "Email for order %s to %s written to the outbox: %s",
             reference,

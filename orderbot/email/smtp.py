@@ -20,7 +20,6 @@ from orderbot.email.delivery import (
     Delivery,
     LoginStatus,
     MailerStats,
-    Tally,
     checked_recipient,
     mask_address,
     mask_addresses,
@@ -187,12 +186,12 @@ class SmtpMailer:
         self._smtp: aiosmtplib.SMTP | None = None
         self._progress = _Progress()
         self._lock = asyncio.Lock()
-        self._tally = Tally("smtp")
+        self._counts = MailerStats("smtp")
 
     @property
     def stats(self) -> MailerStats:
         """Return a snapshot of the delivery counters."""
-        return self._tally.snapshot()
+        return self._counts.snapshot()
 
     async def send(self, message: EmailMessage, *, recipient: str, reference: str) -> Delivery:
         """Deliver the message to exactly this recipient, retrying transient failures."""
@@ -213,7 +212,7 @@ class SmtpMailer:
                     gave_up = DeliveryGaveUp(exc, attempts=attempt)
                     self._failed(reference, gave_up)
                     raise gave_up from exc
-                self._tally.retries += 1
+                self._counts.retries += 1
                 log.warning(
                     "Email for order %s failed (%s: %s) on attempt %d; retrying in %.1f s",
                     reference,
@@ -238,8 +237,8 @@ class SmtpMailer:
         reply: str,
     ) -> Delivery:
         elapsed = self._clock() - started
-        self._tally.sent += 1
-        self._tally.last_sent_at = datetime.now(UTC)
+        self._counts.sent += 1
+        self._counts.last_sent_at = datetime.now(UTC)
         log.info(
             "Email for order %s accepted for %s (attempt %d, %.0f ms)",
             reference,
@@ -250,8 +249,8 @@ class SmtpMailer:
         return Delivery(reference, "smtp", attempts, elapsed, server_reply=reply)
 
     def _failed(self, reference: str, exc: EmailError) -> None:
-        self._tally.failed += 1
-        self._tally.last_failure_reason = exc.reason
+        self._counts.failed += 1
+        self._counts.last_failure_reason = exc.reason
         # A refused address is the customer's typo; everything else needs the operator.
         typo = isinstance(exc, RecipientRefused | InvalidRecipient)
         level = logging.WARNING if typo else logging.ERROR
@@ -309,7 +308,7 @@ class SmtpMailer:
                 if reused and stale_retry:
                     # The server closed the idle connection before we noticed: this is
                     # no failure of the message, so reconnect at once without backoff.
-                    self._tally.reconnects += 1
+                    self._counts.reconnects += 1
                     log.debug("SMTP connection was closed by the server; reconnecting")
                     continue
                 raise classify(exc, "data") from exc
@@ -340,7 +339,7 @@ class SmtpMailer:
         progress.step = "connect"
         try:
             await smtp.connect()
-            self._tally.connections += 1
+            self._counts.connections += 1
             await smtp.ehlo()
             progress.step = "tls"
             if settings.smtp_security == "starttls":
@@ -353,7 +352,7 @@ class SmtpMailer:
         except BaseException:
             _abort(smtp)
             raise
-        self._tally.logins += 1
+        self._counts.logins += 1
         return smtp
 
     async def _starttls(self, smtp: aiosmtplib.SMTP) -> None:

@@ -29,24 +29,11 @@ from typing import Any
 from orderbot.config import Settings
 from orderbot.email.message import compose_confirmation
 from orderbot.email.smtp import SmtpMailer
+from tests.samples import ANSWERS
 from tests.smtp_server import SmtpServerProcess, settings_for
 
 RESULTS = Path(__file__).resolve().parent / "results" / "email_throughput.json"
 RECIPIENT = "customer@example.com"
-ANSWERS = {
-    "order_number": "ORD-12345",
-    "estimated_arrival_start_date": "2026-12-24",
-    "estimated_arrival_end_date": "2026-12-31",
-    "product_image_url": "https://example.com/boots.jpg",
-    "product_name": "Classic Leather Boots",
-    "style_id": "STY-789",
-    "product_size": "10",
-    "product_condition": "New",
-    "purchase_price": "$150.00",
-    "color": "Black",
-    "shipping_address": "123 Main St\nSpringfield, IL 62704",
-    "notes": "Leave with the neighbour if nobody is home.",
-}
 
 
 def messages(settings: Settings, count: int) -> list[Any]:

@@ -19,33 +19,13 @@ from nextcord.http import Route
 
 from orderbot.app import Service
 from orderbot.config import Settings, load_settings
+from tests.samples import STEP_VALUES
 from tests.smtp_server import PASSWORD, USERNAME, SmtpTestServer, write_config
 from tests.standin import DiscordStandIn
 from tests.standin.interactions import InteractionCallback, InteractionHandle
 from tests.standin.model import FakeUser
 
 ORDER_COMMANDS = ("order_form", "order_status", "ping", "run_diagnostics")
-
-STEP_VALUES: dict[int, dict[str, str]] = {
-    1: {
-        "order_number": "ORD-12345",
-        "estimated_arrival_start_date": "2026-12-24",
-        "estimated_arrival_end_date": "2026-12-31",
-        "product_image_url": "https://example.com/image.jpg",
-        "product_name": "Classic Leather Boots",
-    },
-    2: {
-        "style_id": "STY-789",
-        "product_size": "10",
-        "product_condition": "New",
-        "purchase_price": "$150.00",
-        "color": "Black",
-    },
-    3: {
-        "shipping_address": "123 Main St, Springfield, IL 62704",
-        "notes": "Leave at the front desk",
-    },
-}
 
 
 def step_values(step: int, **changes: str) -> dict[str, str]:

@@ -19,23 +19,10 @@ from orderbot.email.errors import InvalidRecipient, OutboxWriteFailed
 from orderbot.email.mailer import build_mailer
 from orderbot.email.message import OUTBOX_SENDER, compose_confirmation
 from orderbot.email.outbox import OutboxMailer, outbox_name
+from tests.samples import ANSWERS
 
 REPO = Path(__file__).resolve().parent.parent
 CUSTOMER = "jordan@example.com"
-ANSWERS = {
-    "order_number": "ORD-12345",
-    "estimated_arrival_start_date": "2026-12-24",
-    "estimated_arrival_end_date": "2026-12-31",
-    "product_image_url": "https://example.com/boots.jpg",
-    "product_name": "Classic Leather Boots",
-    "style_id": "STY-789",
-    "product_size": "10",
-    "product_condition": "New",
-    "purchase_price": "$150.00",
-    "color": "Black",
-    "shipping_address": "123 Main St",
-    "notes": "",
-}
 
 
 @pytest.fixture

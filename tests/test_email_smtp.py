@@ -28,25 +28,14 @@ from orderbot.email.mailer import build_mailer
 from orderbot.email.message import compose_confirmation
 from orderbot.email.outbox import OutboxMailer
 from orderbot.email.smtp import RetryPolicy, SmtpMailer
+from tests.samples import ANSWERS
 from tests.smtp_fixtures import FakeBackoff
 from tests.smtp_server import PASSWORD, USERNAME, Fault, SmtpTestServer
 
 CUSTOMER = "jordan@example.com"
 
-ANSWERS = {
-    "order_number": "ORD-12345",
-    "estimated_arrival_start_date": "2026-12-24",
-    "estimated_arrival_end_date": "2026-12-31",
-    "product_image_url": "https://example.com/boots.jpg",
-    "product_name": "Classic Leather Boots",
-    "style_id": "STY-789",
-    "product_size": "10",
-    "product_condition": "New",
-    "purchase_price": "$150.00",
-    "color": "Black",
-    "shipping_address": "123 Main St, Springfield",
-    "notes": "Secret-Note-Text",
-}
+# A note that must never reach a log line.
+SECRET_NOTE = "Secret-Note-Text"
 
 ServerFactory = Callable[..., SmtpTestServer]
 SettingsFactory = Callable[..., Settings]
@@ -55,7 +44,7 @@ SettingsFactory = Callable[..., Settings]
 def confirmation(settings: Settings, reference: str = "REF-7K3Q9XH2") -> EmailMessage:
     return compose_confirmation(
         settings,
-        answers=ANSWERS,
+        answers={**ANSWERS, "notes": SECRET_NOTE},
         email=CUSTOMER,
         reference=reference,
         customer="jordan_lee",
@@ -591,7 +580,7 @@ async def test_smtp_mailer_logs_accepted_mail_with_a_masked_address_only(
     assert "REF-7K3Q9XH2" in line.getMessage()
     assert "j***@example.com" in line.getMessage()
     assert CUSTOMER not in caplog.text
-    assert "Secret-Note-Text" not in caplog.text
+    assert SECRET_NOTE not in caplog.text
 
 
 async def test_smtp_mailer_never_logs_the_password(

@@ -22,24 +22,10 @@ from orderbot.email.template import (
 )
 from orderbot.errors import ConfigError
 from orderbot.form import FORM_KEYS
+from tests.samples import ANSWERS
 
 REPO = Path(__file__).resolve().parent.parent
 SHIPPED_TEMPLATE = REPO / "config" / "email_template.json"
-
-ANSWERS = {
-    "order_number": "ORD-12345",
-    "estimated_arrival_start_date": "2026-12-24",
-    "estimated_arrival_end_date": "2026-12-31",
-    "product_image_url": "https://example.com/boots.jpg",
-    "product_name": "Classic Leather Boots",
-    "style_id": "STY-789",
-    "product_size": "10",
-    "product_condition": "New",
-    "purchase_price": "$150.00",
-    "color": "Black",
-    "shipping_address": "123 Main St\nSpringfield, IL 62704",
-    "notes": "",
-}
 
 
 def shipped_template() -> EmailTemplate:
@@ -302,7 +288,7 @@ def test_render_email_footer_escapes_names() -> None:
 
 
 def test_render_text_is_a_readable_table_of_the_order() -> None:
-    text = render(shipping_address="1 Main St\nCity").text
+    text = render(shipping_address="1 Main St\nCity", notes="").text
     assert "<" not in text.split("-- \n")[0]
     assert "Order Number:     ORD-12345" in text
     assert "Shipping Address: 1 Main St\n                  City" in text

@@ -16,7 +16,8 @@ import pytest
 
 from orderbot import messages
 from tests.conftest import TEST_TOKEN
-from tests.desk import STEP_VALUES, Desk, eventually, start_desk, step_values
+from tests.desk import Desk, eventually, start_desk, step_values
+from tests.samples import STEP_VALUES
 from tests.smtp_server import PASSWORD, Fault, SmtpTestServer
 from tests.standin import DiscordStandIn, FakeUser
 from tests.standin.interactions import InteractionCallback

@@ -14,7 +14,8 @@ import pytest
 from orderbot import messages
 from orderbot.fsm.states import OrderState
 from tests.conftest import FakeClock
-from tests.desk import STEP_VALUES, Desk, button_id, eventually, start_desk, step_values
+from tests.desk import Desk, button_id, eventually, start_desk, step_values
+from tests.samples import STEP_VALUES
 from tests.smtp_server import Fault, SmtpTestServer
 from tests.standin import DiscordStandIn, FakeUser
 from tests.standin.interactions import InteractionCallback

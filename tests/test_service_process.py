@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import REPO, SHIPPED_CONFIG
-from tests.desk import ORDER_COMMANDS, STEP_VALUES, button_id
+from tests.desk import ORDER_COMMANDS, button_id
+from tests.samples import STEP_VALUES
 from tests.standin import DiscordStandIn
 
 LOG_LINE = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} \| [A-Z]+ \| [\w.]+ \| .+")

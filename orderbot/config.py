@@ -5,18 +5,18 @@ from __future__ import annotations
 import json
 import logging
 import os
-import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, cast
+from typing import Any
 from urllib.parse import urlsplit
 
 from dotenv import dotenv_values
 
+from orderbot.config_keys import CONFIG_KEYS, InvalidValue, SmtpSecurity
 from orderbot.email.template import EmailTemplate, unknown_placeholders
 from orderbot.errors import ConfigError, ConfigProblem, MissingTokenError
-from orderbot.form import FORM, FORM_KEYS, FormDefinitionError, check_form, parse_email_address
+from orderbot.form import FORM, FormDefinitionError, check_form, parse_email_address
 
 log = logging.getLogger(__name__)
 
@@ -25,14 +25,6 @@ TEMPLATE_FILE = "email_template.json"
 DEFAULT_CONFIG_DIR = "config"
 DEFAULT_API_BASE_URL = "https://discord.com/api/v10"
 ENV_CONFIG_DIR = "ORDERBOT_CONFIG_DIR"
-
-SmtpSecurity = Literal["starttls", "tls", "none"]
-SMTP_SECURITY_MODES: tuple[SmtpSecurity, ...] = ("starttls", "tls", "none")
-LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
-
-# A Discord snowflake is a positive 64-bit integer.
-_SNOWFLAKE_MAX = 2**64 - 1
-_HOSTNAME_RE = re.compile(r"^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?$")
 
 
 class Secret:
@@ -120,7 +112,7 @@ class Settings:
                 self.sender_password.masked() if self.sender_password else "not set"
             ),
         }
-        for name in _CONFIG_SPECS:
+        for name in CONFIG_KEYS:
             rows[name] = _show(getattr(self, name))
         rows["email template"] = f"subject {self.template.subject!r}"
         return rows
@@ -133,151 +125,6 @@ def _show(value: object) -> str:
         return ", ".join(str(v) for v in value) or "(none)"
     return str(value)
 
-
-@dataclass(frozen=True, slots=True)
-class _Spec:
-    """How one key of config.json is checked and converted."""
-
-    expected: str
-    convert: Callable[[Any], Any]
-
-
-class _Invalid(ValueError):
-    """Raised by a converter when a value does not fit its key."""
-
-
-def _integer(low: int, high: int | None = None) -> Callable[[Any], int]:
-    def convert(value: Any) -> int:
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise _Invalid
-        if value < low or (high is not None and value > high):
-            raise _Invalid
-        return value
-
-    return convert
-
-
-def _number(low: float, high: float) -> Callable[[Any], float]:
-    def convert(value: Any) -> float:
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise _Invalid
-        if not low <= value <= high:
-            raise _Invalid
-        return float(value)
-
-    return convert
-
-
-def _optional(inner: Callable[[Any], Any]) -> Callable[[Any], Any]:
-    def convert(value: Any) -> Any:
-        return None if value is None else inner(value)
-
-    return convert
-
-
-def _text(max_length: int) -> Callable[[Any], str]:
-    def convert(value: Any) -> str:
-        if not isinstance(value, str) or not value.strip() or len(value) > max_length:
-            raise _Invalid
-        if any(ord(c) < 32 or ord(c) == 127 for c in value):
-            raise _Invalid
-        return value.strip()
-
-    return convert
-
-
-def _hostname(value: Any) -> str:
-    if not isinstance(value, str) or not _HOSTNAME_RE.match(value):
-        raise _Invalid
-    return value
-
-
-def _choice(*options: str) -> Callable[[Any], str]:
-    def convert(value: Any) -> str:
-        if value not in options:
-            raise _Invalid
-        return cast(str, value)
-
-    return convert
-
-
-def _path(value: Any) -> Path:
-    if not isinstance(value, str) or not value.strip():
-        raise _Invalid
-    return Path(value)
-
-
-def _snowflake(value: Any) -> int:
-    # Discord ids are often copied as strings; both spellings are accepted.
-    if isinstance(value, str) and value.isdigit():
-        value = int(value)
-    return _integer(1, _SNOWFLAKE_MAX)(value)
-
-
-def _email(value: Any) -> str:
-    if not isinstance(value, str) or parse_email_address(value) is None:
-        raise _Invalid
-    return value
-
-
-def _hidden_fields(value: Any) -> tuple[str, ...]:
-    allowed = set(FORM_KEYS) | {"email"}
-    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise _Invalid
-    if not set(value) <= allowed:
-        raise _Invalid
-    return tuple(value)
-
-
-def _shard_ids(value: Any) -> tuple[int, ...]:
-    if not isinstance(value, list) or not value:
-        raise _Invalid
-    return tuple(_integer(0)(v) for v in value)
-
-
-_CONFIG_SPECS: dict[str, _Spec] = {
-    "smtp_server": _Spec("a host name such as smtp.gmail.com", _hostname),
-    "smtp_port": _Spec("a whole number from 1 to 65535, such as 587", _integer(1, 65535)),
-    "smtp_security": _Spec(
-        "one of " + ", ".join(f'"{m}"' for m in SMTP_SECURITY_MODES),
-        _choice(*SMTP_SECURITY_MODES),
-    ),
-    "smtp_timeout_seconds": _Spec("a number of seconds from 1 to 120", _number(1, 120)),
-    "smtp_retry_budget_seconds": _Spec("a number of seconds from 0 to 600", _number(0, 600)),
-    "smtp_ca_file": _Spec("null or the path of a PEM file", _optional(_path)),
-    "reply_to": _Spec("null or one email address", _optional(_email)),
-    "shop_name": _Spec("a shop name of 1 to 100 characters on one line", _text(100)),
-    "session_timeout_seconds": _Spec(
-        "a whole number of seconds from 1 to 86400, such as 900",
-        _integer(1, 86_400),
-    ),
-    "session_reap_interval_seconds": _Spec(
-        "a number of seconds from 0.1 to 3600",
-        _number(0.1, 3600),
-    ),
-    "max_live_orders": _Spec("a whole number from 1 to 1000000", _integer(1, 1_000_000)),
-    "order_cooldown_seconds": _Spec(
-        "a whole number of seconds from 0 (off) to 86400",
-        _integer(0, 86_400),
-    ),
-    "max_emails_per_user_per_day": _Spec("a whole number from 1 to 1000", _integer(1, 1000)),
-    "max_emails_per_address_per_day": _Spec(
-        "a whole number from 1 to 1000",
-        _integer(1, 1000),
-    ),
-    "public_summary_hidden_fields": _Spec(
-        'a list of form keys, such as ["shipping_address", "email", "notes"]',
-        _hidden_fields,
-    ),
-    "summary_channel_id": _Spec("null or a Discord channel id", _optional(_snowflake)),
-    "staff_channel_id": _Spec("null or a Discord channel id", _optional(_snowflake)),
-    "dev_guild_id": _Spec("null or a Discord server id", _optional(_snowflake)),
-    "shard_count": _Spec("null or a whole number from 1 up", _optional(_integer(1))),
-    "shard_ids": _Spec("null or a list of shard numbers, such as [0, 1]", _optional(_shard_ids)),
-    "outbox_dir": _Spec("the path of a folder", _path),
-    "shutdown_grace_seconds": _Spec("a number of seconds from 0 to 300", _number(0, 300)),
-    "log_level": _Spec("one of " + ", ".join(LOG_LEVELS), _choice(*LOG_LEVELS)),
-}
 
 TEMPLATE_KEYS = ("subject", "html_body")
 
@@ -336,14 +183,14 @@ def _load_options(path: Path, problems: list[ConfigProblem]) -> dict[str, Any]:
     data = _read_json(path, problems)
     options: dict[str, Any] = {}
     for key, value in (data or {}).items():
-        spec = _CONFIG_SPECS.get(key)
+        spec = CONFIG_KEYS.get(key)
         if spec is None:
-            known = ", ".join(sorted(_CONFIG_SPECS))
+            known = ", ".join(sorted(CONFIG_KEYS))
             problems.append(ConfigProblem(str(path), key, "unknown key", f"one of: {known}"))
             continue
         try:
             options[key] = spec.convert(value)
-        except _Invalid:
+        except InvalidValue:
             problems.append(ConfigProblem(str(path), key, _describe(value), spec.expected))
     return options
 

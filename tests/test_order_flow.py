@@ -556,3 +556,13 @@ async def test_outbox_mode_tells_the_customer_honestly(
 
     assert "has not set up confirmation emails" in note.content
     assert len(list((tmp_path / "cfg" / "outbox").glob("*.eml"))) == 1
+
+
+@pytest.mark.parametrize("command", ["order_form", "order_status"])
+async def test_order_commands_in_a_dm_ask_for_a_server(desk: Desk, command: str) -> None:
+    options = {"email": "customer@example.com"} if command == "order_form" else None
+
+    handle = await desk.standin.slash(command, options, in_dm=True, validate=False)
+    callback = await handle.response()
+
+    assert callback.content == messages.GUILD_ONLY

@@ -32,9 +32,15 @@ class Channels(Protocol):
     def get_partial_messageable(self, id: int) -> nextcord.PartialMessageable: ...
 
 
-def _ids(interaction: Interaction[Any]) -> tuple[int, int]:
-    assert interaction.guild_id is not None and interaction.user is not None
+def _ids(interaction: Interaction[Any]) -> tuple[int, int] | None:
+    # The commands are registered for servers only; a DM would have no session key.
+    if interaction.guild_id is None or interaction.user is None:
+        return None
     return interaction.guild_id, interaction.user.id
+
+
+def _steps_done(order: Order) -> list[bool]:
+    return [step_spec(n).keys[0] in order.answers for n in range(1, STEP_COUNT + 1)]
 
 
 def _where(order: Order) -> str:
@@ -72,7 +78,11 @@ class OrderFlow:
 
     async def order_form(self, interaction: Interaction[Any], email: str) -> None:
         """Start an order, or offer to resume the one already open."""
-        server_id, user_id = _ids(interaction)
+        key = _ids(interaction)
+        if key is None:
+            await _reply(interaction, messages.GUILD_ONLY)
+            return
+        server_id, user_id = key
         guild = interaction.guild
         try:
             order = self.service.start(
@@ -91,6 +101,9 @@ class OrderFlow:
     async def order_status(self, interaction: Interaction[Any]) -> None:
         """Describe the caller's live order and what comes next."""
         key = _ids(interaction)
+        if key is None:
+            await _reply(interaction, messages.GUILD_ONLY)
+            return
         order = self.service.find(key)
         if order is None:
             last = self.service.last_closed(key)
@@ -101,13 +114,10 @@ class OrderFlow:
             await _reply(interaction, content)
             return
         step = STEP_OF_STATE.get(order.state)
-        done = [
-            key in order.answers for key in (step_spec(n).keys[0] for n in range(1, STEP_COUNT + 1))
-        ]
         content = messages.status(
             order.reference,
             order.state.value,
-            done,
+            _steps_done(order),
             messages.countdown(self.service.sessions.seconds_left(order)),
             messages.next_step(order.state.value, step),
         )

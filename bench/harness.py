@@ -133,6 +133,8 @@ def machine() -> dict[str, Any]:
         "python": platform.python_version(),
         "cpus": os.cpu_count(),
         "platform": platform.platform(),
+        # Other work on the machine skews every figure; this says how busy it was.
+        "load_average_1m_at_end": round(os.getloadavg()[0], 2),
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
     }
 

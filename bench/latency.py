@@ -2,13 +2,16 @@
 
 Run from the repository root:
 
-    .venv/bin/python -m bench.latency [--quick] [--levels 1,50,200]
+    .venv/bin/python -m bench.latency [--quick] [--levels 1,1s,50,200]
 
 Two Discord stand-ins run in this process, one for each bot; orderbot (`python -m
 orderbot`, confirmations to its outbox) and the floor (`python -m bench.floor_bot`) each
 run in a child process. For every level of customers in flight, customers walk the
 seven interactions of an order (slash command, three modal submits, three buttons) in
 alternating orderbot/floor rounds (ABBA), so drift and noise hit both bots alike.
+Level "1s" is one customer at a time with a pause: the next customer starts only once
+the previous order's email, follow-up and summary are done and 50 ms have passed (for
+both bots), so no background work of an earlier order overlaps the interactions measured.
 Latency is the stand-in's dispatch of INTERACTION_CREATE to the arrival of the bot's
 callback; CPU is the bot process's user + system time over a round, including the work
 orderbot does after answering Submit Order (the public summary post, the outbox email
@@ -19,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import logging
 import tempfile
 import time
@@ -47,11 +51,14 @@ from tests.standin import DiscordStandIn
 
 log = logging.getLogger(__name__)
 
-LEVELS = (1, 50, 200)
+LEVELS = ("1", "1s", "50", "200")
 # Customers per bot at each level (split over the rounds), and rounds per bot.
-CUSTOMERS = {1: 320, 50: 400, 200: 800}
-QUICK_CUSTOMERS = {1: 40, 50: 100, 200: 200}
+CUSTOMERS = {"1": 320, "1s": 320, "50": 400, "200": 800}
+QUICK_CUSTOMERS = {"1": 40, "1s": 40, "50": 100, "200": 200}
 WARMUP_CUSTOMERS = 120
+# The gap between customers at level "1s", the same for both bots: an idle process is
+# slower to answer (cold caches), so only an equal gap keeps the comparison fair.
+PAUSE_S = 0.05
 TARGET_P50_RATIO_ONE = 1.15
 TARGET_P99_RATIO_ONE = 1.5
 TARGET_CPU_RATIO_MANY = 1.4
@@ -105,13 +112,27 @@ class LevelResult:
         }
 
 
-async def run_round(target: Target, count: int, in_flight: int, result: LevelResult) -> None:
-    """Run one round of customers against a bot and add its figures to `result`."""
+async def run_round(
+    target: Target, count: int, in_flight: int, result: LevelResult, *, pause: bool = False
+) -> None:
+    """Run one round of customers against a bot and add its figures to `result`.
+
+    With pause, customers go one at a time, each after the previous order settled.
+    """
     cpu_before = target.bot.cpu_seconds()
     started = time.perf_counter()
-    samples = await drive(target.standin, target.crowd, target.numbers(count), in_flight)
+    if pause:
+        samples = Samples()
+        for n in target.numbers(count):
+            one = await drive(target.standin, target.crowd, range(n, n + 1), 1)
+            await settle(target, one)
+            samples.merge(one)
+            await asyncio.sleep(PAUSE_S)
+    else:
+        samples = await drive(target.standin, target.crowd, target.numbers(count), in_flight)
     answered = time.perf_counter()
-    await settle(target, samples)
+    if not pause:
+        await settle(target, samples)
     result.settle_seconds += time.perf_counter() - answered
     result.cpu_seconds += target.bot.cpu_seconds() - cpu_before
     result.answer_seconds += answered - started
@@ -143,10 +164,12 @@ async def settle(target: Target, samples: Samples) -> None:
         samples.errors["email follow-up missing"] += missing_followups
 
 
-async def start_target(name: str, folder: Path) -> Target:
-    """Start a stand-in and a bot process serving it."""
+async def start_target(name: str, folder: Path, **config_values: Any) -> Target:
+    """Start a stand-in and a bot process serving it (orderbot with these config.json keys)."""
     standin = await DiscordStandIn(keep_requests=False, ack_deadline_s=None).start()
-    config = write_outbox_config(folder / name / "config") if name == "orderbot" else None
+    config = None
+    if name == "orderbot":
+        config = write_outbox_config(folder / name / "config", **config_values)
     bot = await start_bot(name, standin, folder / name, config_dir=config)
     return Target(
         name=name,
@@ -171,13 +194,16 @@ async def measure(args: argparse.Namespace) -> dict[str, Any]:
     """Run every level against both bots and return the figures."""
     counts = QUICK_CUSTOMERS if args.quick else CUSTOMERS
     with tempfile.TemporaryDirectory(prefix="bench-latency-") as tmp:
-        targets = [await start_target(name, Path(tmp)) for name in ("orderbot", "floor")]
+        targets = [
+            await start_target(name, Path(tmp), **args.config) for name in ("orderbot", "floor")
+        ]
         try:
             for target in targets:
                 await warm_up(target, WARMUP_CUSTOMERS // (4 if args.quick else 1))
-            levels: dict[int, dict[str, LevelResult]] = {}
+            levels: dict[str, dict[str, LevelResult]] = {}
             for level in args.levels:
-                levels[level] = await measure_level(targets, level, counts.get(level, 400))
+                count = round(counts.get(level, 400) * args.scale)
+                levels[level] = await measure_level(targets, level, count)
                 print(level_table(level, levels[level]), flush=True)
             errors_logged = {t.name: t.bot.errors_logged() for t in targets}
         finally:
@@ -193,18 +219,21 @@ async def measure(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
-async def measure_level(targets: list[Target], level: int, count: int) -> dict[str, LevelResult]:
+async def measure_level(targets: list[Target], level: str, count: int) -> dict[str, LevelResult]:
     """Alternate orderbot and floor rounds (ABBA) at one level of customers in flight."""
-    rounds = 4 if level == 1 else 2
+    pause = level.endswith("s")
+    in_flight = int(level.removesuffix("s"))
+    rounds = 4 if in_flight == 1 else 2
     results = {target.name: LevelResult() for target in targets}
     for n in range(rounds):
         order = targets if n % 2 == 0 else targets[::-1]
         for target in order:
-            await run_round(target, count // rounds, level, results[target.name])
+            result = results[target.name]
+            await run_round(target, count // rounds, in_flight, result, pause=pause)
     return results
 
 
-def level_table(level: int, results: dict[str, LevelResult]) -> str:
+def level_table(level: str, results: dict[str, LevelResult]) -> str:
     """Return the per-step latency table of one level."""
     ob, fl = results["orderbot"].samples, results["floor"].samples
     rows = []
@@ -228,7 +257,7 @@ def level_table(level: int, results: dict[str, LevelResult]) -> str:
             ]
         )
     headers = [
-        f"{level} in flight: step (ms)",
+        f"{_level_name(level)}: step (ms)",
         "n",
         "ob p50",
         "ob p90",
@@ -242,6 +271,10 @@ def level_table(level: int, results: dict[str, LevelResult]) -> str:
     return table(headers, rows) + "\n"
 
 
+def _level_name(level: str) -> str:
+    return "1 in flight, paused" if level.endswith("s") else f"{level} in flight"
+
+
 def summary_table(figures: dict[str, Any]) -> str:
     """Return the per-level CPU, throughput and error summary."""
     rows = []
@@ -249,7 +282,7 @@ def summary_table(figures: dict[str, Any]) -> str:
         ob, fl = results["orderbot"], results["floor"]
         rows.append(
             [
-                level,
+                _level_name(level),
                 ob["orders"],
                 ob["cpu_ms_per_order"],
                 fl["cpu_ms_per_order"],
@@ -292,11 +325,13 @@ def verdicts(figures: dict[str, Any]) -> list[dict[str, Any]]:
             }
         )
 
-    if "1" in levels:
-        ob, fl = levels["1"]["orderbot"], levels["1"]["floor"]
-        a, b = ob["latency_ms_all_steps"], fl["latency_ms_all_steps"]
-        add("1 in flight: p50 orderbot/floor", ratio(a["p50"], b["p50"]), TARGET_P50_RATIO_ONE)
-        add("1 in flight: p99 orderbot/floor", ratio(a["p99"], b["p99"]), TARGET_P99_RATIO_ONE)
+    for level in ("1", "1s"):
+        if level in levels:
+            ob, fl = levels[level]["orderbot"], levels[level]["floor"]
+            a, b = ob["latency_ms_all_steps"], fl["latency_ms_all_steps"]
+            name = _level_name(level)
+            add(f"{name}: p50 orderbot/floor", ratio(a["p50"], b["p50"]), TARGET_P50_RATIO_ONE)
+            add(f"{name}: p99 orderbot/floor", ratio(a["p99"], b["p99"]), TARGET_P99_RATIO_ONE)
     for level in ("50", "200"):
         if level in levels:
             ob, fl = levels[level]["orderbot"], levels[level]["floor"]
@@ -310,7 +345,7 @@ def verdicts(figures: dict[str, Any]) -> list[dict[str, Any]]:
         add("200 in flight: orderbot p99", p99, TARGET_P99_MS_200, "ms")
     for level, results in levels.items():
         errors = sum(sum(r["errors"].values()) for r in results.values())
-        add(f"{level} in flight: errors", errors, 0, "")
+        add(f"{_level_name(level)}: errors", errors, 0, "")
     return out
 
 
@@ -320,13 +355,25 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="a short smoke run")
     parser.add_argument(
         "--levels",
-        type=lambda s: tuple(int(x) for x in s.split(",")),
+        type=lambda s: tuple(s.split(",")),
         default=LEVELS,
-        help="customers in flight, comma-separated (default 1,50,200)",
+        help="customers in flight, comma-separated; 1s: one at a time, paused",
+    )
+    parser.add_argument(
+        "--scale", type=float, default=1.0, help="multiply the customers per level by this"
+    )
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=JSON",
+        help="an orderbot config.json value, e.g. --set log_level='\"WARNING\"'",
     )
     args = parser.parse_args()
+    args.config = {k: json.loads(v) for k, v in (item.split("=", 1) for item in args.set)}
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     figures = asyncio.run(measure(args))
+    figures["orderbot_config"] = args.config
     figures["verdicts"] = verdicts(figures)
     figures["quick"] = args.quick
     print(summary_table(figures))

@@ -65,14 +65,18 @@ async def rss_run(name: str, variant: str, counts: tuple[int, ...], folder: Path
             await wait_until(lambda: posts.update() >= WARMUP_ORDERS, 30, "warm-up posts")
         await asyncio.sleep(SETTLE_SECONDS)
         baseline = bot.rss_kb()
-        rows = []
+        rows: list[dict[str, Any]] = []
         held = 0
         for count in counts:
             numbers = range(WARMUP_ORDERS + held, WARMUP_ORDERS + count)
             samples = await drive(standin, crowd, numbers, IN_FLIGHT, last_step=VARIANTS[variant])
-            held = count
             await asyncio.sleep(SETTLE_SECONDS)
             rss = bot.rss_kb()
+            # The first count also pays for buffers sized by the peak of customers in
+            # flight; the slope between counts is what one more live order costs.
+            previous = rows[-1]["rss_kb"] if rows else baseline
+            marginal = (rss - previous) / (count - held)
+            held = count
             per_customer = 1 if variant == "modal" else 2
             rows.append(
                 {
@@ -80,6 +84,7 @@ async def rss_run(name: str, variant: str, counts: tuple[int, ...], folder: Path
                     "rss_kb": rss,
                     "growth_kb": rss - baseline,
                     "kb_per_order": round((rss - baseline) / count, 3),
+                    "marginal_kb_per_order": round(marginal, 3),
                     "interactions": len(numbers) * per_customer,
                     "answered": samples.answered,
                     "unanswered_or_wrong": sum(samples.errors.values()),
@@ -215,6 +220,7 @@ def report(figures: dict[str, Any]) -> str:
                     step["rss_kb"],
                     step["growth_kb"],
                     step["kb_per_order"],
+                    step["marginal_kb_per_order"],
                     f"{step['answered']}/{step['interactions']}",
                     step["unanswered_or_wrong"],
                 ]
@@ -227,7 +233,8 @@ def report(figures: dict[str, Any]) -> str:
         "RSS after KiB",
         "growth KiB",
         "KiB/order",
-        "answered",
+        "marginal KiB/order",
+        "answered (new)",
         "missing/wrong",
     ]
     traced_rows = [

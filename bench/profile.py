@@ -68,6 +68,24 @@ def work_of(frames: list[str]) -> str:
     return _OTHER_WORK
 
 
+_PLUMBING = (
+    "(<frozen runpy>)",
+    "(asyncio/runners.py)",
+    "BaseEventLoop.run_",
+    "main (",
+    "<module> (",
+)
+
+
+def _plumbing(function: str) -> bool:
+    """Tell whether a frame is start-up plumbing under every sample (not worth listing)."""
+    return (
+        function.startswith(_PLUMBING)
+        or "command_run" in function
+        or "(orderbot/app.py)" in function
+    )
+
+
 def py_spy() -> str:
     """Return the py-spy executable next to this interpreter, or on PATH."""
     local = Path(sys.executable).with_name("py-spy")
@@ -103,7 +121,7 @@ def analyse(raw: str, orders: int, cpu_seconds: float) -> dict[str, Any]:
     inclusive: Counter[str] = Counter()
     packages: Counter[str] = Counter()
     work: Counter[str] = Counter()
-    total = 0
+    total = complete = 0
     for line in raw.splitlines():
         stack, _, count_text = line.rpartition(" ")
         if not stack or not count_text.isdigit():
@@ -113,18 +131,22 @@ def analyse(raw: str, orders: int, cpu_seconds: float) -> dict[str, Any]:
         total += count
         own[function_of(frames[-1])] += count
         packages[package_of(frames[-1])] += count
+        # A non-blocking sample may catch the stack mid-change and keep only its top;
+        # such a sample still names its leaf, but only whole stacks say who called.
+        if not frames[0].startswith("_run_module_as_main"):
+            continue
+        complete += count
         work[work_of(frames)] += count
         for name in {function_of(f) for f in frames}:
             inclusive[name] += count
     cpu_ms_per_order = cpu_seconds * 1000 / max(1, orders)
-    per_order = cpu_ms_per_order / max(1, total)
 
-    def top(counter: Counter[str], n: int = TOP) -> list[dict[str, Any]]:
+    def top(counter: Counter[str], n: int = TOP, whole: int = total) -> list[dict[str, Any]]:
         return [
             {
                 "function": name,
-                "ms_per_order": round(count * per_order, 3),
-                "share": round(count / total, 3),
+                "ms_per_order": round(count / max(1, whole) * cpu_ms_per_order, 3),
+                "share": round(count / max(1, whole), 3),
             }
             for name, count in counter.most_common(n)
         ]
@@ -134,10 +156,13 @@ def analyse(raw: str, orders: int, cpu_seconds: float) -> dict[str, Any]:
         "orders": orders,
         "cpu_ms_per_order": round(cpu_ms_per_order, 3),
         "sampled_ms_per_order": round(total * 1000 / RATE_HZ / max(1, orders), 3),
-        "work": top(work, 50),
+        "whole_stacks": round(complete / max(1, total), 3),
+        "work": top(work, 50, complete),
         "packages": top(packages, 50),
         "own": top(own),
-        "inclusive": top(inclusive, 40),
+        "inclusive": top(
+            Counter({k: v for k, v in inclusive.items() if not _plumbing(k)}), 30, complete
+        ),
     }
 
 

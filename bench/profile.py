@@ -68,22 +68,22 @@ def work_of(frames: list[str]) -> str:
     return _OTHER_WORK
 
 
-_PLUMBING = (
+# Frames under every sample (start-up and the event loop's own dispatch): not worth listing.
+_PLUMBING_FILES = (
     "(<frozen runpy>)",
     "(asyncio/runners.py)",
-    "BaseEventLoop.run_",
-    "main (",
-    "<module> (",
+    "(asyncio/base_events.py)",
+    "(asyncio/events.py)",
+    "(orderbot/__main__.py)",
+    "(orderbot/cli.py)",
+    "(orderbot/app.py)",
 )
+_PLUMBING_FUNCTIONS = ("main (bench/floor_bot.py)", "<module> (bench/floor_bot.py)")
 
 
 def _plumbing(function: str) -> bool:
-    """Tell whether a frame is start-up plumbing under every sample (not worth listing)."""
-    return (
-        function.startswith(_PLUMBING)
-        or "command_run" in function
-        or "(orderbot/app.py)" in function
-    )
+    """Tell whether a frame is plumbing that sits under (nearly) every sample."""
+    return function.endswith(_PLUMBING_FILES) or function in _PLUMBING_FUNCTIONS
 
 
 def py_spy() -> str:

@@ -21,6 +21,7 @@ import re
 import shutil
 import signal
 import statistics
+import subprocess
 import sys
 import time
 from collections import Counter
@@ -139,11 +140,24 @@ def machine() -> dict[str, Any]:
     }
 
 
+def code_version() -> dict[str, Any]:
+    """Return the commit measured, and whether orderbot/ had uncommitted changes."""
+
+    def git(*args: str) -> str:
+        done = subprocess.run(["git", *args], cwd=REPO, capture_output=True, text=True)
+        return done.stdout.strip() if done.returncode == 0 else ""
+
+    return {
+        "commit": git("rev-parse", "--short", "HEAD"),
+        "orderbot_uncommitted_changes": bool(git("status", "--porcelain", "orderbot")),
+    }
+
+
 def write_results(name: str, payload: Mapping[str, Any]) -> Path:
     """Write a benchmark's figures to bench/results/<name>.json and return the path."""
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
     path = RESULTS_DIR / f"{name}.json"
-    body = {"benchmark": name, "machine": machine(), **payload}
+    body = {"benchmark": name, "machine": machine(), "code": code_version(), **payload}
     path.write_text(json.dumps(body, indent=2) + "\n", encoding="utf-8")
     return path
 

@@ -222,6 +222,9 @@ def step_spec(number: int) -> StepSpec:
 # Zero-width and other invisible format characters (category Cf) do not make a
 # field filled in, and must never hide inside a date, a price or a link.
 def _visible(value: str) -> str:
+    # ASCII holds no format characters; most answers are ASCII and skip the scan.
+    if value.isascii():
+        return value.strip()
     return "".join(c for c in value if unicodedata.category(c) != "Cf").strip()
 
 

@@ -99,11 +99,17 @@ _KEPT_FORMAT_CHARS = frozenset("\u200c\u200d")
 _NEWLINES_RE = re.compile(r"\r\n|[\r\x0b\x0c\x1c-\x1e\x85\u2028\u2029]")
 _ENCODED_WORD_RE = re.compile(r"=+(?=\?)")
 _SPACES_RE = re.compile(r"\s+")
+# In ASCII the only characters those rules drop are the C0 controls and DEL, so most
+# values (plain ASCII) take one regex instead of a Unicode lookup per character.
+_ASCII_CONTROLS_RE = re.compile(r"[\x00-\x1f\x7f]")
+_ASCII_CONTROLS_BUT_NEWLINE_RE = re.compile(r"[\x00-\x09\x0b-\x1f\x7f]")
 
 
 def clean_value(value: str) -> str:
     """Return text fit for an email body: one kind of newline, no control or hidden characters."""
     value = _NEWLINES_RE.sub("\n", value).replace("\t", " ")
+    if value.isascii():
+        return _ASCII_CONTROLS_BUT_NEWLINE_RE.sub("", value).strip()
     return "".join(
         c
         for c in value
@@ -119,11 +125,14 @@ def header_safe(value: str, max_length: int = MAX_HEADER_CHARS) -> str:
     Line breaks become spaces, so words stay apart; runs of "=" before "?" are removed
     so no RFC 2047 encoded word can be smuggled in; the result is cut to max_length.
     """
-    value = "".join(
-        " " if unicodedata.category(c) in ("Cc", "Zl", "Zp") else c
-        for c in value
-        if unicodedata.category(c) not in ("Cf", "Cs", "Co")
-    )
+    if value.isascii():
+        value = _ASCII_CONTROLS_RE.sub(" ", value)
+    else:
+        value = "".join(
+            " " if unicodedata.category(c) in ("Cc", "Zl", "Zp") else c
+            for c in value
+            if unicodedata.category(c) not in ("Cf", "Cs", "Co")
+        )
     value = _ENCODED_WORD_RE.sub("", _SPACES_RE.sub(" ", value)).strip()
     if len(value) > max_length:
         value = value[: max_length - 1].rstrip() + "…"

@@ -110,15 +110,20 @@ class _SharedMachine(AsyncMachine):
         funcs: Iterable[Callback],
         event_data: AsyncEventData,
     ) -> None:
-        # Most hook lists are empty; gathering nothing still costs a future per step.
-        if funcs:
-            await super().callbacks(funcs, event_data)
+        # AsyncMachine gathers each hook list as concurrent tasks: a task and a loop
+        # iteration per hook, and another task's work (a 4 ms email render) could run
+        # in the middle of a transition, before the interaction is answered. Our hooks
+        # are short synchronous functions, at most one per list, so they run here, in
+        # order, on the caller's task; a transition then never yields to the loop.
+        for func in funcs:
+            # AsyncMachine.callback awaits a hook's result only if it is awaitable, so
+            # plain functions are fine, though its stubs ask for coroutine functions.
+            await self.callback(cast(Any, func), event_data)
 
     @staticmethod
     async def await_all(callables: list[AsyncCallbackFunc]) -> list[bool | None]:
-        if not callables:
-            return []
-        return list(await asyncio.gather(*[func() for func in callables]))
+        # Used for transition conditions, which the table has none of.
+        return [await func() for func in callables]
 
 
 class _Turns:

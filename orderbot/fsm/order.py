@@ -16,8 +16,13 @@ REFERENCE_PREFIX = "REF-"
 
 def new_reference() -> str:
     """Return a fresh order reference such as REF-7K3Q9XH2."""
-    body = "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(REFERENCE_LENGTH))
-    return REFERENCE_PREFIX + body
+    # One draw from the OS's randomness for all eight characters, not one each.
+    number = secrets.randbelow(len(REFERENCE_ALPHABET) ** REFERENCE_LENGTH)
+    body = []
+    for _ in range(REFERENCE_LENGTH):
+        number, digit = divmod(number, len(REFERENCE_ALPHABET))
+        body.append(REFERENCE_ALPHABET[digit])
+    return REFERENCE_PREFIX + "".join(body)
 
 
 class Order:

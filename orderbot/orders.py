@@ -205,7 +205,7 @@ class OrderService:
             )
             raise DeskFull() from None
         self._cooldown.use(order.key)
-        log.info(
+        log.debug(
             "Order %s opened in server %s by user %s",
             order.reference,
             order.server_id,

@@ -265,11 +265,18 @@ class OrderFlow:
             return
         values = self._full_values(order)
         lines = text.order_lines(values, reference=order.reference)
+        # No await may come between the transition and this answer: the transition
+        # started the delivery task, whose email rendering would otherwise run first.
         await _reply(interaction, messages.submitted_copy(lines, text.display(order.email)))
         self._tasks.spawn(self._report(interaction, order), name=f"report-{order.reference}")
-        await self._post_summaries(order, values)
+        await self._post_summaries(order, values, lines)
 
-    async def _post_summaries(self, order: Order, values: dict[str, str]) -> None:
+    async def _post_summaries(
+        self,
+        order: Order,
+        values: dict[str, str],
+        lines: list[str],
+    ) -> None:
         settings = self.service.settings
         public = text.order_lines(
             values,
@@ -282,7 +289,7 @@ class OrderFlow:
         if channel_id is not None:
             await self._post(channel_id, messages.public_summary(public), order)
         if settings.staff_channel_id is not None:
-            full = text.order_lines(values, reference=order.reference, customer_id=order.user_id)
+            full = [*lines, text.customer_line(order.user_id)]
             await self._post(settings.staff_channel_id, messages.staff_copy(full), order)
 
     async def _post(self, channel_id: int, content: str, order: Order) -> None:

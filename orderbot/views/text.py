@@ -96,6 +96,11 @@ def order_lines(
     emoji, label = messages.REFERENCE_LABEL
     lines.append(f"{emoji} **{label}:** {reference}")
     if customer_id is not None:
-        emoji, label = messages.CUSTOMER_LABEL
-        lines.append(f"{emoji} **{label}:** <@{customer_id}>")
+        lines.append(customer_line(customer_id))
     return lines
+
+
+def customer_line(user_id: int) -> str:
+    """Return the summary line naming the customer (a mention, which never pings)."""
+    emoji, label = messages.CUSTOMER_LABEL
+    return f"{emoji} **{label}:** <@{user_id}>"

@@ -275,10 +275,8 @@ def retrying(masked_email: str) -> str:
 
 def cancelled(reference: str) -> str:
     """Confirm a cancelled order."""
-    return (
-        f"🗑️ Order **{reference}** cancelled. Nothing was sent. "
-        "Run `/order_form` to start again."
-    )
+    again = "Run `/order_form` to start again."
+    return f"🗑️ Order **{reference}** cancelled. Nothing was sent. {again}"
 
 
 def cannot_cancel(reference: str) -> str:

@@ -60,16 +60,15 @@ class Service:
         self._reload_settings = reload_settings
         self._redactor = redactor
         self.tasks = BackgroundTasks()
-        self.mailer = build_mailer(settings)
-        self.confirmations = Confirmations(settings=settings, mailer=self.mailer)
-        self.service = OrderService(
+        self.confirmations = Confirmations(settings=settings, mailer=build_mailer(settings))
+        self.orders = OrderService(
             settings=settings,
             deliver=self.confirmations.deliver,
             tasks=self.tasks,
             timer=timer,
         )
         self.diagnostics = Diagnostics(
-            service=self.service,
+            service=self.orders,
             emails=self.confirmations,
             probe_login=None if settings.uses_outbox else self._probe_login,
         )
@@ -78,7 +77,7 @@ class Service:
         nextcord.http.Route.BASE = settings.api_base_url
         self.bot = OrderBot(
             settings=settings,
-            service=self.service,
+            service=self.orders,
             diagnostics=self.diagnostics,
             tasks=self.tasks,
         )
@@ -119,7 +118,7 @@ class Service:
         old_mailer = self.confirmations.mailer
         self.confirmations.use(settings=new, mailer=build_mailer(new))
         self.diagnostics.probe_login = None if new.uses_outbox else self._probe_login
-        self.service.apply_settings(new)
+        self.orders.apply_settings(new)
         self.settings = new
         self.tasks.spawn(old_mailer.close(), name="close-old-mailer")
         log.info("Configuration reloaded")
@@ -129,7 +128,7 @@ class Service:
         if handle_signals:
             self._install_signal_handlers()
         self._reaper = self.tasks.spawn(
-            self.service.sessions.run_reaper(self.settings.session_reap_interval_seconds),
+            self.orders.sessions.run_reaper(self.settings.session_reap_interval_seconds),
             name="session-reaper",
         )
         client = asyncio.create_task(self.bot.start(self.settings.discord_token.reveal()))
@@ -181,7 +180,7 @@ class Service:
         log.info("Stopped")
 
     def _emailing(self) -> list[str]:
-        orders = self.service.machine.orders()
+        orders = self.orders.machine.orders()
         return [o.reference for o in orders if o.state is OrderState.EMAILING]
 
 

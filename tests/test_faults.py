@@ -120,7 +120,7 @@ async def test_smtp_faults_mid_burst_deliver_everything_once(
 
 
 def _live(desk: Desk, user: FakeUser):
-    return desk.service.service.find((desk.standin.guild.id, user.id))
+    return desk.service.orders.find((desk.standin.guild.id, user.id))
 
 
 async def test_smtp_down_past_the_budget_fails_then_retry_delivers(

@@ -43,7 +43,7 @@ async def _submit(
 
 
 def _order(desk: Desk, user: FakeUser):
-    return desk.service.service.find((desk.standin.guild.id, user.id))
+    return desk.service.orders.find((desk.standin.guild.id, user.id))
 
 
 async def test_happy_path_summary_copy_and_email(desk: Desk) -> None:

@@ -566,3 +566,20 @@ async def test_order_commands_in_a_dm_ask_for_a_server(desk: Desk, command: str)
     callback = await handle.response()
 
     assert callback.content == messages.GUILD_ONLY
+
+
+async def test_lost_follow_up_is_logged_not_raised(
+    desk: Desk, caplog: pytest.LogCaptureFixture
+) -> None:
+    user = desk.standin.customer
+    review = await desk.to_review(user)
+    desk.standin.inject_fault(
+        "POST /webhooks/{application_id}/{token}", status=404, code=10015, times=1
+    )
+
+    await (await desk.click(user, review, messages.SUBMIT_ORDER)).response()
+    await eventually(lambda: "email outcome" in caplog.text)
+
+    assert "Could not tell the customer" in caplog.text
+    assert "Background task" not in caplog.text
+    assert desk.smtp is not None and len(desk.smtp.messages) == 1

@@ -311,18 +311,29 @@ class OrderFlow:
         if delivery is None:
             return
         outcome = await delivery
-        if outcome is OrderState.DONE:
-            if self.service.settings.uses_outbox:
-                content = messages.email_recorded(order.reference)
-            else:
-                content = messages.email_sent(order.reference, text.display(order.email))
-            await interaction.followup.send(content, ephemeral=True)
-        elif outcome is OrderState.FAILED:
-            await interaction.followup.send(
-                self._failure_text(order),
-                ephemeral=True,
-                view=buttons(self._failure_buttons(order)),
+        try:
+            if outcome is OrderState.DONE:
+                await interaction.followup.send(self._sent_text(order), ephemeral=True)
+            elif outcome is OrderState.FAILED:
+                await interaction.followup.send(
+                    self._failure_text(order),
+                    ephemeral=True,
+                    view=buttons(self._failure_buttons(order)),
+                )
+        except nextcord.HTTPException as exc:
+            # The interaction token lives 15 minutes; a retry pressed late, or Discord
+            # failing, leaves the outcome in /order_status and the log only.
+            log.warning(
+                "Could not tell the customer of order %s the email outcome: %s %s",
+                order.reference,
+                exc.status,
+                exc.text,
             )
+
+    def _sent_text(self, order: Order) -> str:
+        if self.service.settings.uses_outbox:
+            return messages.email_recorded(order.reference)
+        return messages.email_sent(order.reference, text.display(order.email))
 
     def _failure_text(self, order: Order) -> str:
         ttl = messages.countdown(self.service.sessions.seconds_left(order))

@@ -14,46 +14,51 @@ Timer = Callable[[], float]
 
 
 class Cooldown:
-    """Allow one use per key every `seconds`; zero seconds turns it off."""
+    """Allow one use per key every `seconds`; zero seconds turns it off.
+
+    `seconds` may change while running (a configuration reload): the last uses are
+    kept for the longest cooldown allowed, so a new value applies to them at once.
+    """
 
     def __init__(
         self, seconds: float, *, maxsize: int = 100_000, timer: Timer = time.monotonic
     ) -> None:
         self.seconds = seconds
         self._timer = timer
-        self._last: TTLCache[Hashable, float] | None = (
-            TTLCache(maxsize, seconds, timer=timer) if seconds > 0 else None
-        )
+        self._last: TTLCache[Hashable, float] = TTLCache(maxsize, DAY_SECONDS, timer=timer)
 
     def remaining(self, key: Hashable) -> float:
         """Return the seconds left before the key may be used again (0 if it may now)."""
-        if self._last is None:
-            return 0.0
         last = self._last.get(key)
-        return 0.0 if last is None else max(0.0, last + self.seconds - self._timer())
+        if last is None or self.seconds <= 0:
+            return 0.0
+        return max(0.0, last + self.seconds - self._timer())
 
     def use(self, key: Hashable) -> None:
         """Record a use of the key now."""
-        if self._last is not None:
+        if self.seconds > 0:
             self._last[key] = self._timer()
 
 
 class DailyCap:
-    """Count uses per key over the last 24 hours and refuse past a limit."""
+    """Count uses per key over the last 24 hours and refuse past a limit.
+
+    `limit` may change while running (a configuration reload) and applies at once.
+    """
 
     def __init__(
         self, limit: int, *, maxsize: int = 100_000, timer: Timer = time.monotonic
     ) -> None:
         self.limit = limit
         self._timer = timer
-        # Each key's deque holds at most `limit` timestamps, and a key untouched for a
-        # day has nothing left to count, so the TTL cache bounds the memory.
+        # A key's deque only grows while allows() says yes, so it holds at most `limit`
+        # timestamps; a key untouched for a day has nothing left to count.
         self._uses: TTLCache[Hashable, deque[float]] = TTLCache(maxsize, DAY_SECONDS, timer=timer)
 
     def _recent(self, key: Hashable) -> deque[float]:
         uses = self._uses.get(key)
         if uses is None:
-            return deque(maxlen=self.limit)
+            return deque()
         cutoff = self._timer() - DAY_SECONDS
         while uses and uses[0] <= cutoff:
             uses.popleft()
@@ -68,7 +73,8 @@ class DailyCap:
         uses = self._recent(key)
         if len(uses) < self.limit:
             return 0.0
-        return max(0.0, uses[0] + DAY_SECONDS - self._timer())
+        # A slot frees when all but limit - 1 of the counted uses have aged out.
+        return max(0.0, uses[len(uses) - self.limit] + DAY_SECONDS - self._timer())
 
     def record(self, key: Hashable) -> None:
         """Count one use now."""

@@ -50,3 +50,37 @@ def test_daily_cap_frees_a_slot_after_24_hours(clock: FakeClock) -> None:
     clock.advance(DAY_SECONDS - 3600)
     assert cap.allows("alice")
     assert not DailyCap(2, timer=clock).seconds_until_free("x")
+
+
+def test_cooldown_change_applies_to_past_uses(clock: FakeClock) -> None:
+    cooldown = Cooldown(30, timer=clock)
+    cooldown.use("alice")
+    clock.advance(40)
+
+    cooldown.seconds = 60
+
+    assert cooldown.remaining("alice") == 20
+
+
+def test_daily_cap_raised_limit_allows_more(clock: FakeClock) -> None:
+    cap = DailyCap(2, timer=clock)
+    for _ in range(2):
+        cap.record("alice")
+
+    cap.limit = 4
+    cap.record("alice")
+    cap.record("alice")
+
+    assert not cap.allows("alice")
+
+
+def test_daily_cap_lowered_limit_waits_for_enough_to_age_out(clock: FakeClock) -> None:
+    cap = DailyCap(3, timer=clock)
+    for _ in range(3):
+        cap.record("alice")
+        clock.advance(3600)
+
+    cap.limit = 2
+
+    assert not cap.allows("alice")
+    assert cap.seconds_until_free("alice") == DAY_SECONDS - 2 * 3600

@@ -20,8 +20,6 @@ from orderbot.views.flow import OrderFlow
 
 log = logging.getLogger(__name__)
 
-EXTENSIONS = ("orderbot.cogs.staff", "orderbot.cogs.orders")
-
 _ROUTED_TYPES = (InteractionType.component, InteractionType.modal_submit)
 
 

@@ -1,0 +1,1 @@
+"""orderbot's test suite."""

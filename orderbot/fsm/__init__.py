@@ -1,0 +1,1 @@
+"""The order state machine: states, transitions and the machine that drives every order."""

@@ -126,24 +126,36 @@ class _SharedMachine(AsyncMachine):
         return [await func() for func in callables]
 
 
+class _Turn:
+    """One order's lock and how many triggers hold or wait for it."""
+
+    __slots__ = ("lock", "users")
+
+    def __init__(self) -> None:
+        self.lock = asyncio.Lock()
+        self.users = 0
+
+
 class _Turns:
     """Per-order locks that exist only while someone holds or waits for them."""
 
     def __init__(self) -> None:
-        self._locks: dict[int, tuple[asyncio.Lock, list[int]]] = {}
+        self._locks: dict[int, _Turn] = {}
 
     @asynccontextmanager
     async def hold(self, order: Order) -> AsyncIterator[None]:
         """Wait for this order's turn, then hold it for the duration of the block."""
         key = id(order)
-        lock, users = self._locks.setdefault(key, (asyncio.Lock(), [0]))
-        users[0] += 1
+        turn = self._locks.get(key)
+        if turn is None:
+            turn = self._locks[key] = _Turn()
+        turn.users += 1
         try:
-            async with lock:
+            async with turn.lock:
                 yield
         finally:
-            users[0] -= 1
-            if users[0] == 0:
+            turn.users -= 1
+            if turn.users == 0:
                 del self._locks[key]
 
     def __len__(self) -> int:

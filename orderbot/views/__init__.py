@@ -1,0 +1,1 @@
+"""The Discord side of the order flow: custom_ids, forms, buttons and message text."""

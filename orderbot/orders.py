@@ -227,19 +227,19 @@ class OrderService:
     async def submit_step(self, order: Order, step: int, raw: Mapping[str, str]) -> StepResult:
         """Validate one step's answers and, if they are good, save them and move on.
 
-        A refused step keeps exactly what was typed in `order.draft` for the Fix button.
+        A refused step keeps exactly what was typed in `order.drafts` for the Fix button.
 
         Raises:
             TransitionNotAllowed: the order is no longer at this step (nor in review).
         """
+        trigger = Trigger.REVISE if order.state is OrderState.REVIEW else STEP_TRIGGERS[step]
+        if trigger is not Trigger.REVISE and STEP_OF_STATE.get(order.state) != step:
+            raise TransitionNotAllowed(order, trigger)
         self.sessions.touch(order)
         values, problems = validate_step(step_spec(step), raw)
         if problems:
             order.drafts[step] = dict(raw)
             return StepResult(problems)
-        trigger = Trigger.REVISE if order.state is OrderState.REVIEW else STEP_TRIGGERS[step]
-        if trigger is not Trigger.REVISE and STEP_OF_STATE.get(order.state) != step:
-            raise TransitionNotAllowed(order, trigger)
         await self.machine.fire(order, trigger, values=values)
         order.drafts.pop(step, None)
         return StepResult([])

@@ -583,3 +583,21 @@ async def test_lost_follow_up_is_logged_not_raised(
     assert "Could not tell the customer" in caplog.text
     assert "Background task" not in caplog.text
     assert desk.smtp is not None and len(desk.smtp.messages) == 1
+
+
+async def test_stale_form_submit_changes_nothing_and_says_where(desk: Desk) -> None:
+    user = desk.standin.customer
+    opened = await (await desk.order_form(user)).response()
+    await (await desk.submit_step(user, opened, STEP_VALUES[1])).response()
+    step1_form = opened.modal().custom_id
+
+    again = await desk.standin.submit_modal(
+        step1_form, step_values(1, order_number="ORD-CHANGED"), user=user, require_open=False
+    )
+    reply = await again.response()
+
+    order = _order(desk, user)
+    assert order is not None and order.answers["order_number"] == "ORD-12345"
+    assert order.drafts == {}
+    assert "Step 2 of 3" in (reply.content or "")
+    assert [b.label for b in reply.buttons()] == [messages.RESUME]

@@ -198,13 +198,16 @@ class OrderFlow:
         self, interaction: Interaction[Any], order: Order, route: Route
     ) -> None:
         step = route.step
-        editing = order.state is OrderState.REVIEW
-        if not 1 <= step <= STEP_COUNT or not (editing or STEP_OF_STATE.get(order.state) == step):
+        if not 1 <= step <= STEP_COUNT:
             await self._tell_where(interaction, order)
             return
-        result = await self.service.submit_step(
-            order, step, submitted_values(interaction.data or {})
-        )
+        try:
+            result = await self.service.submit_step(
+                order, step, submitted_values(interaction.data or {})
+            )
+        except TransitionNotAllowed:
+            await self._tell_where(interaction, order)
+            return
         if not result.accepted:
             content = messages.step_refused(step, STEP_COUNT, result.problems)
             fix = self._button(

@@ -17,6 +17,8 @@ from nextcord import ui
 
 from orderbot import messages
 from orderbot.form import MAX_EMAIL_LENGTH, Style, step_spec
+from orderbot.fsm.order import Order
+from orderbot.views.ids import Action, encode
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +44,23 @@ class FormModal(ui.Modal):
         # nextcord's default prints to stderr; a stopped modal never gets here, but if
         # one did, the failure belongs in our log.
         log.error("Modal %s raised", self.custom_id, exc_info=error)
+
+
+def order_button(
+    order: Order,
+    action: Action,
+    label: str,
+    style: nextcord.ButtonStyle = nextcord.ButtonStyle.secondary,
+    step: int = 0,
+) -> ButtonSpec:
+    """Return a button that routes `action` on this order (and step) back to the flow."""
+    custom_id = encode(action, order.server_id, order.user_id, order.reference, step)
+    return ButtonSpec(label, custom_id, style)
+
+
+def cancel_button(order: Order) -> ButtonSpec:
+    """Return the red Cancel button of an order."""
+    return order_button(order, Action.CANCEL, messages.CANCEL, nextcord.ButtonStyle.danger)
 
 
 def buttons(specs: Sequence[ButtonSpec]) -> ui.View:

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any, Protocol
+from typing import Any
 
-import nextcord
 from nextcord import ButtonStyle, Interaction
 
 from orderbot import messages
@@ -18,18 +17,21 @@ from orderbot.orders import InvalidEmail, OrderService
 from orderbot.sessions import SessionExists
 from orderbot.tasks import BackgroundTasks
 from orderbot.views import text
-from orderbot.views.components import ButtonSpec, buttons, email_modal, step_modal, submitted_values
+from orderbot.views.announce import Announcements, Channels
+from orderbot.views.components import (
+    ButtonSpec,
+    buttons,
+    cancel_button,
+    email_modal,
+    order_button,
+    step_modal,
+    submitted_values,
+)
 from orderbot.views.ids import Action, Route, decode, encode
 
 log = logging.getLogger(__name__)
 
 Handler = Callable[[Interaction[Any], Order, Route], Awaitable[None]]
-
-
-class Channels(Protocol):
-    """Where the flow posts summaries: the bot, seen only through this one method."""
-
-    def get_partial_messageable(self, id: int) -> nextcord.PartialMessageable: ...
 
 
 def _ids(interaction: Interaction[Any]) -> tuple[int, int] | None:
@@ -61,7 +63,7 @@ class OrderFlow:
     ) -> None:
         self.service = service
         self._tasks = tasks
-        self._channels = channels
+        self._announce = Announcements(service=service, channels=channels)
         self._handlers: dict[Action, Handler] = {
             Action.STEP_MODAL: self._step_submitted,
             Action.EMAIL_MODAL: self._email_submitted,
@@ -121,7 +123,7 @@ class OrderFlow:
             messages.countdown(self.service.sessions.seconds_left(order)),
             messages.next_step(order.state.value, step),
         )
-        await _reply(interaction, content, [self._button(order, Action.RESUME, messages.RESUME)])
+        await _reply(interaction, content, [order_button(order, Action.RESUME, messages.RESUME)])
 
     async def dispatch(self, interaction: Interaction[Any]) -> bool:
         """Handle a button click or form submit that carries one of our custom_ids.
@@ -142,20 +144,6 @@ class OrderFlow:
         await self._handlers[route.action](interaction, order, route)
         return True
 
-    def _button(
-        self,
-        order: Order,
-        action: Action,
-        label: str,
-        style: ButtonStyle = ButtonStyle.secondary,
-        step: int = 0,
-    ) -> ButtonSpec:
-        custom_id = encode(action, order.server_id, order.user_id, order.reference, step)
-        return ButtonSpec(label, custom_id, style)
-
-    def _cancel_button(self, order: Order) -> ButtonSpec:
-        return self._button(order, Action.CANCEL, messages.CANCEL, ButtonStyle.danger)
-
     async def _send_step(self, interaction: Interaction[Any], order: Order, step: int) -> None:
         await self.service.begin(order)
         prefill = {**order.answers, **order.drafts.get(step, {})}
@@ -171,14 +159,14 @@ class OrderFlow:
             return
         content = messages.resume_prompt(order.reference, _where(order))
         specs = [
-            self._button(order, Action.RESUME, messages.RESUME, ButtonStyle.primary),
-            self._button(order, Action.RESTART, messages.CANCEL_AND_START_OVER, ButtonStyle.danger),
+            order_button(order, Action.RESUME, messages.RESUME, ButtonStyle.primary),
+            order_button(order, Action.RESTART, messages.CANCEL_AND_START_OVER, ButtonStyle.danger),
         ]
         await _reply(interaction, content, specs)
 
     async def _tell_where(self, interaction: Interaction[Any], order: Order) -> None:
         content = messages.where_you_are(order.reference, _where(order))
-        button = self._button(order, Action.RESUME, messages.RESUME, ButtonStyle.primary)
+        button = order_button(order, Action.RESUME, messages.RESUME, ButtonStyle.primary)
         await _reply(interaction, content, [button])
 
     def _step_is_open(self, order: Order, route: Route) -> bool:
@@ -210,30 +198,30 @@ class OrderFlow:
             return
         if not result.accepted:
             content = messages.step_refused(step, STEP_COUNT, result.problems)
-            fix = self._button(
+            fix = order_button(
                 order, Action.FIX, messages.fix_label(step), ButtonStyle.primary, step
             )
-            await _reply(interaction, content, [fix, self._cancel_button(order)])
+            await _reply(interaction, content, [fix, cancel_button(order)])
         elif order.state is OrderState.REVIEW:
             await self._show_review(interaction, order)
         else:
             following = step + 1
             label = messages.continue_label(following, STEP_COUNT)
-            button = self._button(order, Action.CONTINUE, label, ButtonStyle.primary, following)
+            button = order_button(order, Action.CONTINUE, label, ButtonStyle.primary, following)
             content = messages.step_saved(step, STEP_COUNT)
-            await _reply(interaction, content, [button, self._cancel_button(order)])
+            await _reply(interaction, content, [button, cancel_button(order)])
 
     def _full_values(self, order: Order) -> dict[str, str]:
         return {**order.answers, "email": order.email}
 
     async def _show_review(self, interaction: Interaction[Any], order: Order) -> None:
         lines = text.order_lines(self._full_values(order), reference=order.reference)
-        specs = [self._button(order, Action.SUBMIT, messages.SUBMIT_ORDER, ButtonStyle.success)]
+        specs = [order_button(order, Action.SUBMIT, messages.SUBMIT_ORDER, ButtonStyle.success)]
         specs += [
-            self._button(order, Action.EDIT, messages.edit_label(n), step=n)
+            order_button(order, Action.EDIT, messages.edit_label(n), step=n)
             for n in range(1, STEP_COUNT + 1)
         ]
-        specs.append(self._cancel_button(order))
+        specs.append(cancel_button(order))
         await _reply(interaction, messages.review(order.reference, lines), specs)
 
     async def _resume(self, interaction: Interaction[Any], order: Order, route: Route) -> None:
@@ -245,7 +233,8 @@ class OrderFlow:
         elif order.state is OrderState.REVIEW:
             await self._show_review(interaction, order)
         elif order.state is OrderState.FAILED:
-            await _reply(interaction, self._failure_text(order), self._failure_buttons(order))
+            failure = self._announce.failure_text(order)
+            await _reply(interaction, failure, self._announce.failure_buttons(order))
         else:
             await _reply(interaction, messages.already_submitted(order.reference))
 
@@ -261,93 +250,26 @@ class OrderFlow:
         try:
             await self.service.submit(order)
         except TransitionNotAllowed:
-            if order.state in (OrderState.EMAILING, OrderState.FAILED, OrderState.DONE):
-                await _reply(interaction, messages.already_submitted(order.reference))
-            else:
-                await self._tell_where(interaction, order)
+            await self._refuse_send(interaction, order)
             return
         values = self._full_values(order)
         lines = text.order_lines(values, reference=order.reference)
         # No await may come between the transition and this answer: the transition
         # started the delivery task, whose email rendering would otherwise run first.
         await _reply(interaction, messages.submitted_copy(lines, text.display(order.email)))
-        self._tasks.spawn(self._report(interaction, order), name=f"report-{order.reference}")
-        await self._post_summaries(order, values, lines)
+        self._report_later(interaction, order)
+        await self._announce.post_summaries(order, values, lines)
 
-    async def _post_summaries(
-        self,
-        order: Order,
-        values: dict[str, str],
-        lines: list[str],
-    ) -> None:
-        settings = self.service.settings
-        public = text.order_lines(
-            values,
-            reference=order.reference,
-            hidden=settings.public_summary_hidden_fields,
-            full=False,
-            customer_id=order.user_id,
-        )
-        channel_id = settings.summary_channel_id or order.channel_id
-        if channel_id is not None:
-            await self._post(channel_id, messages.public_summary(public), order)
-        if settings.staff_channel_id is not None:
-            full = [*lines, text.customer_line(order.user_id)]
-            await self._post(settings.staff_channel_id, messages.staff_copy(full), order)
+    async def _refuse_send(self, interaction: Interaction[Any], order: Order) -> None:
+        # A second Submit, or a Retry racing the first: the order is already on its way.
+        if order.state in (OrderState.EMAILING, OrderState.FAILED, OrderState.DONE):
+            await _reply(interaction, messages.already_submitted(order.reference))
+        else:
+            await self._tell_where(interaction, order)
 
-    async def _post(self, channel_id: int, content: str, order: Order) -> None:
-        try:
-            await self._channels.get_partial_messageable(channel_id).send(content)
-        except nextcord.HTTPException as exc:
-            # The customer already has their copy; staff see this in the log and in
-            # /run_diagnostics, which checks the bot may post there.
-            log.warning(
-                "Could not post order %s to channel %s: %s %s",
-                order.reference,
-                channel_id,
-                exc.status,
-                exc.text,
-            )
-
-    async def _report(self, interaction: Interaction[Any], order: Order) -> None:
-        delivery = order.delivery
-        if delivery is None:
-            return
-        outcome = await delivery
-        try:
-            if outcome is OrderState.DONE:
-                await interaction.followup.send(self._sent_text(order), ephemeral=True)
-            elif outcome is OrderState.FAILED:
-                await interaction.followup.send(
-                    self._failure_text(order),
-                    ephemeral=True,
-                    view=buttons(self._failure_buttons(order)),
-                )
-        except nextcord.HTTPException as exc:
-            # The interaction token lives 15 minutes; a retry pressed late, or Discord
-            # failing, leaves the outcome in /order_status and the log only.
-            log.warning(
-                "Could not tell the customer of order %s the email outcome: %s %s",
-                order.reference,
-                exc.status,
-                exc.text,
-            )
-
-    def _sent_text(self, order: Order) -> str:
-        if self.service.settings.uses_outbox:
-            return messages.email_recorded(order.reference)
-        return messages.email_sent(order.reference, text.display(order.email))
-
-    def _failure_text(self, order: Order) -> str:
-        ttl = messages.countdown(self.service.sessions.seconds_left(order))
-        return messages.email_failed(order.reference, text.display(order.email), order.failure, ttl)
-
-    def _failure_buttons(self, order: Order) -> list[ButtonSpec]:
-        return [
-            self._button(order, Action.RETRY, messages.RETRY, ButtonStyle.primary),
-            self._button(order, Action.CHANGE_EMAIL, messages.CHANGE_EMAIL),
-            self._cancel_button(order),
-        ]
+    def _report_later(self, interaction: Interaction[Any], order: Order) -> None:
+        report = self._announce.report(interaction, order)
+        self._tasks.spawn(report, name=f"report-{order.reference}")
 
     async def _cancel(self, interaction: Interaction[Any], order: Order, route: Route) -> None:
         try:
@@ -378,20 +300,17 @@ class OrderFlow:
         try:
             await self._resend(interaction, order, email)
         except InvalidEmail:
-            button = self._button(order, Action.CHANGE_EMAIL, messages.CHANGE_EMAIL)
+            button = order_button(order, Action.CHANGE_EMAIL, messages.CHANGE_EMAIL)
             await _reply(interaction, messages.INVALID_EMAIL, [button])
 
     async def _resend(self, interaction: Interaction[Any], order: Order, email: str | None) -> None:
         try:
             await self.service.retry(order, email=email)
         except TransitionNotAllowed:
-            if order.state is OrderState.EMAILING or order.state is OrderState.DONE:
-                await _reply(interaction, messages.already_submitted(order.reference))
-            else:
-                await self._tell_where(interaction, order)
+            await self._refuse_send(interaction, order)
             return
         await _reply(interaction, messages.retrying(text.display(order.email)))
-        self._tasks.spawn(self._report(interaction, order), name=f"report-{order.reference}")
+        self._report_later(interaction, order)
 
 
 async def _reply(

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -64,13 +66,21 @@ async def tasks() -> AsyncIterator[BackgroundTasks]:
     await background.cancel_all()
 
 
+StartDesk = Callable[..., AbstractAsyncContextManager[Desk]]
+
+
 @pytest.fixture
-async def desk(
-    standin: DiscordStandIn,
-    smtp_server_factory: Callable[..., SmtpTestServer],
-    tmp_path: Path,
-) -> AsyncIterator[Desk]:
+def plain_desk(standin: DiscordStandIn, plain_server: SmtpTestServer, tmp_path: Path) -> StartDesk:
+    """Start orderbot against the stand-in and the plain SMTP server, with config changes."""
+
+    def start(**config: Any) -> AbstractAsyncContextManager[Desk]:
+        return start_desk(standin, plain_server, tmp_path / "desk", smtp_security="none", **config)
+
+    return start
+
+
+@pytest.fixture
+async def desk(plain_desk: StartDesk) -> AsyncIterator[Desk]:
     """orderbot running against the stand-in and a plain SMTP server with AUTH."""
-    smtp = smtp_server_factory(security="none", auth_require_tls=False)
-    async with start_desk(standin, smtp, tmp_path / "desk", smtp_security="none") as running:
+    async with plain_desk() as running:
         yield running

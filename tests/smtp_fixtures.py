@@ -38,6 +38,12 @@ def smtp_server(smtp_server_factory: Callable[..., SmtpTestServer]) -> SmtpTestS
 
 
 @pytest.fixture
+def plain_server(smtp_server_factory: Callable[..., SmtpTestServer]) -> SmtpTestServer:
+    """A plaintext server with AUTH, which only smtp_security "none" may use."""
+    return smtp_server_factory(security="none", auth_require_tls=False)
+
+
+@pytest.fixture
 def smtp_settings(tmp_path: Path) -> Callable[..., Settings]:
     """Build Settings for a server: smtp_settings(server, password=..., **config_json_keys)."""
     made = 0

@@ -85,12 +85,6 @@ async def send_one(mailer: SmtpMailer, settings: Settings, reference: str = "REF
     )
 
 
-@pytest.fixture
-def plain_server(smtp_server_factory: ServerFactory) -> SmtpTestServer:
-    # AUTH over plaintext, which only smtp_security "none" may use.
-    return smtp_server_factory(security="none", auth_require_tls=False)
-
-
 @pytest.mark.parametrize("security", ["none", "starttls", "tls"])
 async def test_smtp_mailer_delivers_over_each_transport(
     smtp_server_factory: ServerFactory,

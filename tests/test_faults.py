@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from orderbot import messages
-from tests.conftest import TEST_TOKEN
+from tests.conftest import TEST_TOKEN, StartDesk
 from tests.desk import Desk, eventually, start_desk, step_values
 from tests.samples import STEP_VALUES
 from tests.smtp_server import PASSWORD, Fault, SmtpTestServer
@@ -77,15 +77,9 @@ def _check_no_secrets(caplog: pytest.LogCaptureFixture, desk: Desk) -> None:
 
 
 @pytest.fixture
-async def busy_desk(
-    standin: DiscordStandIn,
-    smtp_server_factory: Callable[..., SmtpTestServer],
-    tmp_path: Path,
-) -> AsyncIterator[Desk]:
+async def busy_desk(plain_desk: StartDesk) -> AsyncIterator[Desk]:
     """orderbot with a plain SMTP server and a 20 s retry budget."""
-    smtp = smtp_server_factory(security="none", auth_require_tls=False)
-    config: dict[str, Any] = {"smtp_security": "none", "smtp_retry_budget_seconds": 20}
-    async with start_desk(standin, smtp, tmp_path / "cfg", **config) as running:
+    async with plain_desk(smtp_retry_budget_seconds=20) as running:
         yield running
 
 

@@ -13,7 +13,7 @@ import pytest
 
 from orderbot import messages
 from orderbot.fsm.states import OrderState
-from tests.conftest import FakeClock
+from tests.conftest import FakeClock, StartDesk
 from tests.desk import Desk, button_id, eventually, start_desk, step_values
 from tests.samples import STEP_VALUES
 from tests.smtp_server import Fault, SmtpTestServer
@@ -519,14 +519,8 @@ async def test_daily_email_cap_refuses_politely(desk_one_email: Desk) -> None:
 
 
 @pytest.fixture
-async def desk_one_email(
-    standin: DiscordStandIn,
-    smtp_server_factory: Callable[..., SmtpTestServer],
-    tmp_path: Path,
-) -> AsyncIterator[Desk]:
-    smtp = smtp_server_factory(security="none", auth_require_tls=False)
-    config: dict[str, Any] = {"smtp_security": "none", "max_emails_per_user_per_day": 1}
-    async with start_desk(standin, smtp, tmp_path / "cfg", **config) as running:
+async def desk_one_email(plain_desk: StartDesk) -> AsyncIterator[Desk]:
+    async with plain_desk(max_emails_per_user_per_day=1) as running:
         yield running
 
 
